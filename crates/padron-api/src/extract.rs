@@ -1,0 +1,166 @@
+//! Extractors that turn every rejection into an [`ApiError`]: the JSON body, the API version
+//! header, the authenticated caller and identity ids in paths.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use padron_domain::{IdentityId, ValidationLevel};
+use padron_store::{Environment, Tenant};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::{hash_secret, secret_matches};
+use crate::error::ApiError;
+
+/// The version header value of the current response shape.
+pub const VERSION_2: &str = "24-04-2025";
+
+/// Which response shape the caller asked for with `conomyhq-api-version` (spec §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    /// No header: the legacy shape.
+    V1,
+    /// `24-04-2025`: the current shape.
+    V2,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match parts.headers.get("conomyhq-api-version") {
+            None => Ok(ApiVersion::V1),
+            Some(v) if v.as_bytes() == VERSION_2.as_bytes() => Ok(ApiVersion::V2),
+            Some(_) => Err(ApiError::field(
+                "conomyhq-api-version",
+                "unsupportedVersion",
+                format!("unsupported API version; omit the header for version 1 or send {VERSION_2}"),
+            )),
+        }
+    }
+}
+
+/// The request body parsed as JSON, `None` when the request has no body at all.
+#[derive(Debug)]
+pub struct JsonBody(pub Option<Value>);
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let has_content_type = req.headers().contains_key(CONTENT_TYPE);
+        let json_type = is_json_content_type(req.headers());
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::Parsing("the request body could not be read".to_owned())
+            }
+        })?;
+        if bytes.is_empty() && !has_content_type {
+            return Ok(JsonBody(None));
+        }
+        if !json_type {
+            return Err(ApiError::Parsing("Content-Type must be application/json".to_owned()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| JsonBody(Some(v)))
+            .map_err(|e| ApiError::Parsing(format!("the body is not valid JSON: {e}")))
+    }
+}
+
+impl JsonBody {
+    /// The body as a JSON object, or 400 code 14.
+    pub fn object(self) -> Result<serde_json::Map<String, Value>, ApiError> {
+        match self.0 {
+            Some(Value::Object(map)) => Ok(map),
+            _ => Err(ApiError::Parsing("the body must be a JSON object".to_owned())),
+        }
+    }
+
+    /// The body as a JSON array, or 400 code 14.
+    pub fn array(self) -> Result<Vec<Value>, ApiError> {
+        match self.0 {
+            Some(Value::Array(items)) => Ok(items),
+            _ => Err(ApiError::Parsing("the body must be a JSON array".to_owned())),
+        }
+    }
+}
+
+/// An authenticated caller: a client environment with a valid API key and bearer token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Whose data the request may touch.
+    pub tenant: Tenant,
+    /// The validation level of that client environment.
+    pub level: ValidationLevel,
+}
+
+/// The API key of a request, or 401.
+pub fn api_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(ApiError::Unauthorized)
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let env = *parts.extensions.get::<Environment>().ok_or(ApiError::Internal)?;
+        let key = api_key(&parts.headers)?;
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized)?;
+        let credential = state
+            .store
+            .credential_by_api_key(&hash_secret(key))
+            .await?
+            .filter(|c| c.environment == env && secret_matches(key, &c.api_key_hash))
+            .ok_or(ApiError::Unauthorized)?;
+        let claims = state.keys.verify(token).await.ok_or(ApiError::Unauthorized)?;
+        if claims.sub != credential.client_id || claims.env != env.as_str() {
+            return Err(ApiError::Unauthorized);
+        }
+        let level = credential.level();
+        Ok(Caller { tenant: Tenant { client_id: credential.client_id, environment: env }, level })
+    }
+}
+
+/// Parses a path segment as an identity id, or 404.
+pub fn path_id(raw: &str) -> Result<IdentityId, ApiError> {
+    IdentityId::parse(raw).ok_or_else(ApiError::identity_not_found)
+}
+
+/// The version `If-Match` requires (quoted as sent, or bare); `None` without the header or with
+/// `*`. A value that is no version can equal no version, so it maps to one that never matches
+/// and the request answers 412 like any other stale `If-Match`.
+pub fn if_match(headers: &HeaderMap) -> Option<i64> {
+    let raw = headers.get("if-match")?;
+    let text = raw.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return None;
+    }
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    Some(text.parse::<i64>().unwrap_or(-1))
+}

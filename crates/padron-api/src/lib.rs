@@ -1,0 +1,58 @@
+//! Padron's HTTP API: the axum router, its middleware, handlers per resource, wire types and
+//! the one [`ApiError`].
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use padron_store::{Environment, Store};
+
+pub use auth::{CreatedClient, KeyRing, create_client};
+pub use error::ApiError;
+
+/// Largest accepted request body (spec §10).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Token signing keys.
+    pub keys: Arc<KeyRing>,
+}
+
+impl AppState {
+    /// Builds the state, loading (or creating) the signing keys.
+    pub async fn new(store: Arc<dyn Store>) -> Result<Self, padron_store::StoreError> {
+        let keys = Arc::new(KeyRing::load(store.clone()).await?);
+        Ok(Self { store, keys })
+    }
+}
+
+impl FromRef<AppState> for Arc<dyn Store> {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
+/// The whole service: the API under `/` (production) and `/sandbox`, and the service endpoints.
+pub fn router(state: AppState) -> Router {
+    let env_routes = |env: Environment| routes::api().layer(axum::Extension(env));
+    Router::new()
+        .merge(routes::service::routes())
+        .merge(env_routes(Environment::Production))
+        .nest("/sandbox", env_routes(Environment::Sandbox))
+        .fallback(|| async { ApiError::NotFound("no such route".to_owned()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(middleware::envelope))
+        .with_state(state)
+}

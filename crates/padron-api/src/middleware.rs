@@ -1,0 +1,85 @@
+//! The outermost middleware: gives every request a trace id (echoing `x-request-id`), renders
+//! every error answer as the spec §4 envelope, and logs one line per request.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+
+use crate::error::{ApiError, PendingError, for_status};
+
+/// The request's trace id, available to handlers as an extension.
+#[derive(Debug, Clone)]
+pub struct TraceId(pub String);
+
+fn new_trace_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A client-sent request id is kept only if it is short, printable ASCII.
+fn accept_request_id(value: &HeaderValue) -> Option<String> {
+    let text = value.to_str().ok()?.trim();
+    let ok = !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| text.to_owned())
+}
+
+pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let trace_id = req.headers().get("x-request-id").and_then(accept_request_id).unwrap_or_else(new_trace_id);
+    req.extensions_mut().insert(TraceId(trace_id.clone()));
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let path = req.uri().path().to_owned();
+
+    // A panic in a handler becomes a 500 envelope instead of a dropped connection.
+    let mut response = match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(trace_id = %trace_id, "handler panicked");
+            ApiError::Internal.into_response()
+        }
+    };
+    let status = response.status();
+    if let Some(PendingError(err)) = response.extensions_mut().remove::<PendingError>() {
+        response = render(&err, &trace_id);
+    } else if !status.is_success() && !is_json(&response) && status != StatusCode::NOT_MODIFIED {
+        response = render(&for_status(status), &trace_id);
+    }
+    if let Ok(value) = HeaderValue::from_str(&trace_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    tracing::info!(
+        method = %method,
+        route = route.as_deref().unwrap_or(&path),
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        trace_id = %trace_id,
+        "request"
+    );
+    response
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn render(err: &ApiError, trace_id: &str) -> Response {
+    let (status, _, _) = err.parts();
+    let body = serde_json::to_vec(&err.body(trace_id)).unwrap_or_default();
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.remove(CONTENT_LENGTH);
+    response
+}

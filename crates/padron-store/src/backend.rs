@@ -1,0 +1,967 @@
+//! The store logic shared by both backends. It is written once, as a macro expanded for each
+//! concrete sqlx database type, because sqlx code generic over `Database` needs a wall of
+//! trait bounds; each backend supplies its pools and a few hooks (locks, constraint names).
+
+use padron_domain::{
+    ChildSummary, Country, DocumentNumber, DocumentType, EmailAddress, Identity, IdentityFields,
+    IdentityId, IdentityKind, PhoneNumber, Status,
+};
+
+use crate::{StoreError, attributes};
+
+/// One `identities` row as selected by [`IDENTITY_COLUMNS`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct IdentityRow {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country: String,
+    pub document_type: String,
+    pub document_number: String,
+    pub status: String,
+    pub external_id: Option<String>,
+    pub attributes: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// The columns [`IdentityRow`] reads.
+pub(crate) const IDENTITY_COLUMNS: &str = "id, kind, name, email, phone, country, document_type, \
+     document_number, status, external_id, attributes, created_at, updated_at, version";
+
+/// One child link with the child's own name and email.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChildRow {
+    pub parent_id: String,
+    pub child_id: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+/// Parses a stored id.
+pub(crate) fn parse_id(raw: &str) -> Result<IdentityId, StoreError> {
+    IdentityId::parse(raw).ok_or_else(|| corrupt("identity id", raw))
+}
+
+impl IdentityRow {
+    /// Rebuilds the domain identity. Stored values are canonical, so they are taken as they are.
+    pub(crate) fn into_identity(self, children: Vec<ChildSummary>) -> Result<Identity, StoreError> {
+        let attrs = attributes::unpack(&self.attributes)
+            .map_err(|e| StoreError::Corrupt(format!("attributes of {}: {e}", self.id)))?;
+        let fields = IdentityFields {
+            name: self.name,
+            lastname: attrs.lastname,
+            nickname: attrs.nickname,
+            gender: attrs.gender,
+            external_id: self.external_id,
+            idv: attrs.idv,
+            email: self.email.map(EmailAddress::from_canonical),
+            phone: self.phone.map(PhoneNumber::from_canonical),
+            country: Country::parse(&self.country).map_err(|_| corrupt("country", &self.country))?,
+            document_type: DocumentType::parse(&self.document_type)
+                .ok_or_else(|| corrupt("document type", &self.document_type))?,
+            document_number: DocumentNumber::from_canonical(self.document_number),
+            status: Status::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?,
+            security: attrs.security,
+            address: attrs.address,
+            bank_account: attrs.bank_account,
+            rules: attrs.rules,
+            kyc: attrs.kyc,
+            watch_list: attrs.watch_list,
+            extended_data: attrs.extended_data,
+        };
+        Ok(Identity {
+            id: parse_id(&self.id)?,
+            kind: IdentityKind::parse(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?,
+            fields,
+            children,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        })
+    }
+}
+
+impl ChildRow {
+    pub(crate) fn summary(self) -> Result<ChildSummary, StoreError> {
+        Ok(ChildSummary {
+            id: parse_id(&self.child_id)?,
+            name: self.name,
+            email: self.email.map(EmailAddress::from_canonical),
+        })
+    }
+}
+
+/// The values of the indexed columns of an identity, computed once per write.
+pub(crate) struct Columns {
+    pub email: Option<String>,
+    pub email_key: String,
+    pub phone: Option<String>,
+    pub phone_key: String,
+    pub document_key: String,
+    pub attributes: String,
+}
+
+impl Columns {
+    pub(crate) fn of(fields: &IdentityFields) -> Self {
+        Columns {
+            email: fields.email.as_ref().map(|e| e.as_str().to_owned()),
+            email_key: fields.email.as_ref().map(|e| e.key()).unwrap_or_default(),
+            phone: fields.phone.as_ref().map(|p| p.as_str().to_owned()),
+            phone_key: fields.phone.as_ref().map(|p| crate::phone_key(p.as_str())).unwrap_or_default(),
+            document_key: crate::document_key(fields.document_number.as_str()),
+            attributes: attributes::pack(fields),
+        }
+    }
+}
+
+/// Ids as stored text, deduplicated, first occurrence order kept.
+pub(crate) fn id_strings(ids: &[IdentityId]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    ids.iter().filter(|id| seen.insert(**id)).map(|id| id.to_hex()).collect()
+}
+
+/// Expands the [`crate::Store`] implementation for one backend type. The type must provide
+/// `reader()`, `writer()`, `lock_links(tx, tenant)`, `unique_rule(err)` and the row-lock
+/// suffixes `FOR_SHARE` / `FOR_UPDATE`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $name:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn ping(&self) -> Result<(), $crate::StoreError> {
+                sqlx::query("select 1").execute(self.reader()).await?;
+                Ok(())
+            }
+
+            async fn create_client(&self, client: $crate::NewClient) -> Result<(), $crate::StoreError> {
+                let mut tx = self.writer().begin().await?;
+                sqlx::query("insert into clients (id, name, created_at) values ($1, $2, $3)")
+                    .bind(&client.id)
+                    .bind(&client.name)
+                    .bind(client.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                for (env, key_hash, secret_hash) in &client.credentials {
+                    sqlx::query(
+                        "insert into credentials (client_id, environment, api_key_hash, secret_hash, created_at) \
+                         values ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&client.id)
+                    .bind(env.as_str())
+                    .bind(key_hash)
+                    .bind(secret_hash)
+                    .bind(client.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_clients(&self) -> Result<Vec<$crate::ClientSummary>, $crate::StoreError> {
+                let rows: Vec<(String, String, i64)> =
+                    sqlx::query_as("select id, name, created_at from clients order by created_at, id")
+                        .fetch_all(self.reader())
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, name, created_at)| $crate::ClientSummary { id, name, created_at })
+                    .collect())
+            }
+
+            async fn rotate_secret(
+                &self,
+                client_id: &str,
+                env: $crate::Environment,
+                secret_hash: &str,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                let done = sqlx::query(
+                    "update credentials set secret_hash = $1, secret_rotated_at = $2 \
+                     where client_id = $3 and environment = $4",
+                )
+                .bind(secret_hash)
+                .bind(now)
+                .bind(client_id)
+                .bind(env.as_str())
+                .execute(self.writer())
+                .await?;
+                if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn set_validation_level(
+                &self,
+                client_id: &str,
+                env: $crate::Environment,
+                level: Option<padron_domain::ValidationLevel>,
+            ) -> Result<(), $crate::StoreError> {
+                let done = sqlx::query(
+                    "update credentials set validation_level = $1 where client_id = $2 and environment = $3",
+                )
+                .bind(level.map(|l| l.as_str()))
+                .bind(client_id)
+                .bind(env.as_str())
+                .execute(self.writer())
+                .await?;
+                if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn credential_by_api_key(
+                &self,
+                api_key_hash: &str,
+            ) -> Result<Option<$crate::Credential>, $crate::StoreError> {
+                let row: Option<(String, String, String, String, Option<String>)> = sqlx::query_as(
+                    "select client_id, environment, api_key_hash, secret_hash, validation_level \
+                     from credentials where api_key_hash = $1",
+                )
+                .bind(api_key_hash)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map($crate::backend::credential_from_row).transpose()
+            }
+
+            async fn credential(
+                &self,
+                client_id: &str,
+                env: $crate::Environment,
+            ) -> Result<Option<$crate::Credential>, $crate::StoreError> {
+                let row: Option<(String, String, String, String, Option<String>)> = sqlx::query_as(
+                    "select client_id, environment, api_key_hash, secret_hash, validation_level \
+                     from credentials where client_id = $1 and environment = $2",
+                )
+                .bind(client_id)
+                .bind(env.as_str())
+                .fetch_optional(self.reader())
+                .await?;
+                row.map($crate::backend::credential_from_row).transpose()
+            }
+
+            async fn signing_keys(&self) -> Result<Vec<$crate::SigningKey>, $crate::StoreError> {
+                let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                    "select kid, secret, created_at from signing_keys order by created_at desc, kid",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(kid, secret, created_at)| $crate::SigningKey { kid, secret, created_at })
+                    .collect())
+            }
+
+            async fn insert_signing_key(&self, key: &$crate::SigningKey) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "insert into signing_keys (kid, secret, created_at) values ($1, $2, $3) \
+                     on conflict (kid) do nothing",
+                )
+                .bind(&key.kid)
+                .bind(&key.secret)
+                .bind(key.created_at)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn create_identity(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+                kind: padron_domain::IdentityKind,
+                fields: &padron_domain::IdentityFields,
+                children: &[padron_domain::IdentityId],
+                now: i64,
+            ) -> Result<padron_domain::Identity, $crate::StoreError> {
+                let cols = $crate::backend::Columns::of(fields);
+                let id_hex = id.to_hex();
+                let mut tx = self.writer().begin().await?;
+                let inserted = sqlx::query(
+                    "insert into identities (client_id, environment, id, kind, name, email, email_key, \
+                     phone, phone_key, country, document_type, document_number, document_key, status, \
+                     external_id, attributes, created_at, updated_at, version) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, 1)",
+                )
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(&id_hex)
+                .bind(kind.as_str())
+                .bind(&fields.name)
+                .bind(&cols.email)
+                .bind(&cols.email_key)
+                .bind(&cols.phone)
+                .bind(&cols.phone_key)
+                .bind(fields.country.alpha3())
+                .bind(fields.document_type.as_str())
+                .bind(fields.document_number.as_str())
+                .bind(&cols.document_key)
+                .bind(fields.status.as_str())
+                .bind(&fields.external_id)
+                .bind(&cols.attributes)
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+                if let Err(err) = inserted {
+                    drop(tx);
+                    return Err(self.duplicate_or(err, tenant, kind, fields).await);
+                }
+                let mut summaries = Vec::new();
+                if !children.is_empty() {
+                    Self::lock_links(&mut tx, tenant).await?;
+                    summaries = Self::live_children(&mut tx, tenant, id, children).await?;
+                    Self::insert_links(&mut tx, tenant, &id_hex, &summaries, now).await?;
+                }
+                tx.commit().await?;
+                Ok(padron_domain::Identity {
+                    id,
+                    kind,
+                    fields: fields.clone(),
+                    children: summaries,
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                })
+            }
+
+            async fn find_identity(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+            ) -> Result<Option<padron_domain::Identity>, $crate::StoreError> {
+                let mut conn = self.reader().acquire().await?;
+                Self::load(&mut conn, tenant, id).await
+            }
+
+            async fn list_identities(
+                &self,
+                tenant: &$crate::Tenant,
+                filter: &$crate::IdentityFilter,
+                after: Option<padron_domain::IdentityId>,
+                limit: u32,
+            ) -> Result<Vec<padron_domain::Identity>, $crate::StoreError> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "select {} from identities i where i.client_id = ",
+                    $crate::backend::IDENTITY_COLUMNS
+                ));
+                q.push_bind(&tenant.client_id);
+                q.push(" and i.environment = ").push_bind(tenant.environment.as_str());
+                q.push(" and i.deleted_at is null");
+                if let Some(after) = after {
+                    q.push(" and i.id > ").push_bind(after.to_hex());
+                }
+                if let Some(kind) = filter.kind {
+                    q.push(" and i.kind = ").push_bind(kind.as_str());
+                }
+                let text_filters = [
+                    ("email_key", &filter.email_key),
+                    ("phone_key", &filter.phone_key),
+                    ("document_key", &filter.document_key),
+                    ("document_type", &filter.document_type),
+                    ("country", &filter.country),
+                    ("status", &filter.status),
+                    ("external_id", &filter.external_id),
+                ];
+                for (column, value) in text_filters {
+                    if let Some(value) = value {
+                        q.push(format!(" and i.{column} = ")).push_bind(value.clone());
+                    }
+                }
+                if let Some(parent) = filter.parent_id {
+                    q.push(
+                        " and exists (select 1 from identity_children c where c.client_id = i.client_id \
+                         and c.environment = i.environment and c.child_id = i.id and c.parent_id = ",
+                    )
+                    .push_bind(parent.to_hex())
+                    .push(")");
+                }
+                q.push(" order by i.id limit ").push_bind(i64::from(limit));
+                let mut conn = self.reader().acquire().await?;
+                let rows: Vec<$crate::backend::IdentityRow> =
+                    q.build_query_as().fetch_all(&mut *conn).await?;
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let mut children = Self::children_of(&mut conn, tenant, &ids).await?;
+                rows.into_iter()
+                    .map(|row| {
+                        let kids = children.remove(&row.id).unwrap_or_default();
+                        row.into_identity(kids)
+                    })
+                    .collect()
+            }
+
+            async fn update_identity(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+                update: &$crate::IdentityUpdate,
+            ) -> Result<padron_domain::Identity, $crate::StoreError> {
+                let fields = &update.fields;
+                let cols = $crate::backend::Columns::of(fields);
+                let id_hex = id.to_hex();
+                let mut tx = self.writer().begin().await?;
+                let changed = sqlx::query(
+                    "update identities set name = $1, email = $2, email_key = $3, phone = $4, \
+                     phone_key = $5, country = $6, document_type = $7, document_number = $8, \
+                     document_key = $9, status = $10, external_id = $11, attributes = $12, \
+                     updated_at = $13, version = version + 1 \
+                     where client_id = $14 and environment = $15 and id = $16 and deleted_at is null \
+                     and version = $17",
+                )
+                .bind(&fields.name)
+                .bind(&cols.email)
+                .bind(&cols.email_key)
+                .bind(&cols.phone)
+                .bind(&cols.phone_key)
+                .bind(fields.country.alpha3())
+                .bind(fields.document_type.as_str())
+                .bind(fields.document_number.as_str())
+                .bind(&cols.document_key)
+                .bind(fields.status.as_str())
+                .bind(&fields.external_id)
+                .bind(&cols.attributes)
+                .bind(update.now)
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(&id_hex)
+                .bind(update.base_version)
+                .execute(&mut *tx)
+                .await;
+                let changed = match changed {
+                    Ok(done) => done.rows_affected(),
+                    Err(err) => {
+                        drop(tx);
+                        let kind = match self.find_identity(tenant, id).await? {
+                            Some(current) => current.kind,
+                            None => return Err($crate::StoreError::NotFound),
+                        };
+                        return Err(self.duplicate_or(err, tenant, kind, fields).await);
+                    }
+                };
+                if changed == 0 {
+                    let current = Self::current_version(&mut tx, tenant, &id_hex).await?;
+                    return Err(match current {
+                        None => $crate::StoreError::NotFound,
+                        Some(current) => $crate::StoreError::VersionMismatch { current },
+                    });
+                }
+                if let Some(children) = &update.children {
+                    Self::lock_links(&mut tx, tenant).await?;
+                    let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
+                    sqlx::query(
+                        "delete from identity_children where client_id = $1 and environment = $2 and parent_id = $3",
+                    )
+                    .bind(&tenant.client_id)
+                    .bind(tenant.environment.as_str())
+                    .bind(&id_hex)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_links(&mut tx, tenant, &id_hex, &summaries, update.now).await?;
+                    Self::refuse_cycle(&mut tx, tenant, &id_hex).await?;
+                }
+                let identity = Self::load(&mut tx, tenant, id).await?.ok_or($crate::StoreError::NotFound)?;
+                tx.commit().await?;
+                Ok(identity)
+            }
+
+            async fn change_children(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+                change: $crate::LinkChange,
+                children: &[padron_domain::IdentityId],
+                expected_version: Option<i64>,
+                now: i64,
+            ) -> Result<padron_domain::Identity, $crate::StoreError> {
+                let id_hex = id.to_hex();
+                let mut tx = self.writer().begin().await?;
+                Self::lock_links(&mut tx, tenant).await?;
+                Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
+                let touched = match change {
+                    $crate::LinkChange::Add => {
+                        let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
+                        let added = Self::insert_links(&mut tx, tenant, &id_hex, &summaries, now).await?;
+                        Self::refuse_cycle(&mut tx, tenant, &id_hex).await?;
+                        added
+                    }
+                    $crate::LinkChange::Remove => {
+                        let ids = $crate::backend::id_strings(children);
+                        if ids.is_empty() {
+                            0
+                        } else {
+                            let mut q = sqlx::QueryBuilder::<$db>::new(
+                                "delete from identity_children where client_id = ",
+                            );
+                            q.push_bind(&tenant.client_id);
+                            q.push(" and environment = ").push_bind(tenant.environment.as_str());
+                            q.push(" and parent_id = ").push_bind(&id_hex);
+                            q.push(" and child_id in (");
+                            let mut sep = q.separated(", ");
+                            for child in ids {
+                                sep.push_bind(child);
+                            }
+                            q.push(")");
+                            q.build().execute(&mut *tx).await?.rows_affected()
+                        }
+                    }
+                };
+                if touched > 0 {
+                    Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
+                }
+                let identity = Self::load(&mut tx, tenant, id).await?.ok_or($crate::StoreError::NotFound)?;
+                tx.commit().await?;
+                Ok(identity)
+            }
+
+            async fn delete_identity(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+                expected_version: Option<i64>,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                let id_hex = id.to_hex();
+                let client = tenant.client_id.as_str();
+                let env = tenant.environment.as_str();
+                let mut tx = self.writer().begin().await?;
+                // Taken first so that a concurrent link to this identity either commits before
+                // the delete (and is removed below) or sees it deleted.
+                Self::lock_links(&mut tx, tenant).await?;
+                Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
+                sqlx::query(
+                    "update identities set deleted_at = $1, updated_at = $1, version = version + 1 \
+                     where client_id = $2 and environment = $3 and id = $4",
+                )
+                .bind(now)
+                .bind(client)
+                .bind(env)
+                .bind(&id_hex)
+                .execute(&mut *tx)
+                .await?;
+                // Parents show this identity in `children`: their representation changes too.
+                sqlx::query(
+                    "update identities set version = version + 1, updated_at = $1 \
+                     where client_id = $2 and environment = $3 and deleted_at is null and id in \
+                     (select parent_id from identity_children where client_id = $2 and environment = $3 and child_id = $4)",
+                )
+                .bind(now)
+                .bind(client)
+                .bind(env)
+                .bind(&id_hex)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "delete from identity_children where client_id = $1 and environment = $2 \
+                     and (parent_id = $3 or child_id = $3)",
+                )
+                .bind(client)
+                .bind(env)
+                .bind(&id_hex)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "delete from identity_permissions where client_id = $1 and environment = $2 \
+                     and (identity_id = $3 or reference_id = $3)",
+                )
+                .bind(client)
+                .bind(env)
+                .bind(&id_hex)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn permissions(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+            ) -> Result<Vec<$crate::Permission>, $crate::StoreError> {
+                let mut conn = self.reader().acquire().await?;
+                if Self::current_version(&mut conn, tenant, &id.to_hex()).await?.is_none() {
+                    return Err($crate::StoreError::NotFound);
+                }
+                Self::load_permissions(&mut conn, tenant, &id.to_hex()).await
+            }
+
+            async fn grant_permissions(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+                grants: &[$crate::Permission],
+                expected_version: Option<i64>,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                let id_hex = id.to_hex();
+                let mut tx = self.writer().begin().await?;
+                Self::lock_links(&mut tx, tenant).await?;
+                Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
+                let references: Vec<padron_domain::IdentityId> = grants.iter().map(|g| g.reference).collect();
+                // Reuses the child check: a reference must be a live identity of the tenant.
+                Self::live_identities(&mut tx, tenant, &references).await?;
+                let existing = Self::load_permissions(&mut tx, tenant, &id_hex).await?;
+                for grant in grants {
+                    let mut names: Vec<String> = existing
+                        .iter()
+                        .filter(|p| p.resource == grant.resource && p.reference == grant.reference)
+                        .flat_map(|p| p.permissions.iter().cloned())
+                        .collect();
+                    for name in &grant.permissions {
+                        if !names.contains(name) {
+                            names.push(name.clone());
+                        }
+                    }
+                    let encoded = serde_json::to_string(&names)
+                        .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                    sqlx::query(
+                        "insert into identity_permissions (client_id, environment, identity_id, resource, \
+                         reference_id, permissions, granted_at) values ($1, $2, $3, $4, $5, $6, $7) \
+                         on conflict (client_id, environment, identity_id, resource, reference_id) \
+                         do update set permissions = excluded.permissions, granted_at = excluded.granted_at",
+                    )
+                    .bind(&tenant.client_id)
+                    .bind(tenant.environment.as_str())
+                    .bind(&id_hex)
+                    .bind(&grant.resource)
+                    .bind(grant.reference.to_hex())
+                    .bind(encoded)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !grants.is_empty() {
+                    Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_permissions(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+                reference: padron_domain::IdentityId,
+                expected_version: Option<i64>,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                let id_hex = id.to_hex();
+                let mut tx = self.writer().begin().await?;
+                Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
+                let done = sqlx::query(
+                    "delete from identity_permissions where client_id = $1 and environment = $2 \
+                     and identity_id = $3 and reference_id = $4",
+                )
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(&id_hex)
+                .bind(reference.to_hex())
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() > 0 {
+                    Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        impl $store {
+            /// Reads one live identity and its children on `conn`.
+            async fn load(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+            ) -> Result<Option<padron_domain::Identity>, $crate::StoreError> {
+                let id_hex = id.to_hex();
+                // Only constant text is spliced in.
+                let row: Option<$crate::backend::IdentityRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "select {} from identities where client_id = $1 and environment = $2 and id = $3 \
+                     and deleted_at is null",
+                    $crate::backend::IDENTITY_COLUMNS
+                )))
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(&id_hex)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let mut children = Self::children_of(conn, tenant, std::slice::from_ref(&id_hex)).await?;
+                row.into_identity(children.remove(&id_hex).unwrap_or_default()).map(Some)
+            }
+
+            /// Children of each of `parents`, in link order.
+            async fn children_of(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                parents: &[String],
+            ) -> Result<
+                std::collections::HashMap<String, Vec<padron_domain::ChildSummary>>,
+                $crate::StoreError,
+            > {
+                let mut out = std::collections::HashMap::new();
+                if parents.is_empty() {
+                    return Ok(out);
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "select c.parent_id, c.child_id, i.name, i.email from identity_children c \
+                     join identities i on i.client_id = c.client_id and i.environment = c.environment \
+                     and i.id = c.child_id and i.deleted_at is null where c.client_id = ",
+                );
+                q.push_bind(&tenant.client_id);
+                q.push(" and c.environment = ").push_bind(tenant.environment.as_str());
+                q.push(" and c.parent_id in (");
+                let mut sep = q.separated(", ");
+                for parent in parents {
+                    sep.push_bind(parent.clone());
+                }
+                q.push(") order by c.parent_id, c.linked_at, c.child_id");
+                let rows: Vec<$crate::backend::ChildRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+                for row in rows {
+                    let parent = row.parent_id.clone();
+                    out.entry(parent).or_insert_with(Vec::new).push(row.summary()?);
+                }
+                Ok(out)
+            }
+
+            /// The live identities among `ids` (with names and emails), in request order.
+            /// Any id that is not a live identity of the tenant fails the whole call.
+            async fn live_identities(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                ids: &[padron_domain::IdentityId],
+            ) -> Result<Vec<padron_domain::ChildSummary>, $crate::StoreError> {
+                let wanted = $crate::backend::id_strings(ids);
+                if wanted.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "select id as parent_id, id as child_id, name, email from identities where client_id = ",
+                );
+                q.push_bind(&tenant.client_id);
+                q.push(" and environment = ").push_bind(tenant.environment.as_str());
+                q.push(" and deleted_at is null and id in (");
+                let mut sep = q.separated(", ");
+                for id in &wanted {
+                    sep.push_bind(id.clone());
+                }
+                q.push(")");
+                q.push(Self::FOR_SHARE);
+                let rows: Vec<$crate::backend::ChildRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+                let mut found: std::collections::HashMap<String, padron_domain::ChildSummary> =
+                    std::collections::HashMap::with_capacity(rows.len());
+                for row in rows {
+                    found.insert(row.child_id.clone(), row.summary()?);
+                }
+                let missing: Vec<padron_domain::IdentityId> = wanted
+                    .iter()
+                    .filter(|id| !found.contains_key(*id))
+                    .map(|id| $crate::backend::parse_id(id))
+                    .collect::<Result<_, _>>()?;
+                if !missing.is_empty() {
+                    return Err($crate::StoreError::UnknownIdentities(missing));
+                }
+                Ok(wanted.iter().filter_map(|id| found.remove(id)).collect())
+            }
+
+            /// [`Self::live_identities`] for children of `parent`: linking the parent to itself
+            /// is a cycle.
+            async fn live_children(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                parent: padron_domain::IdentityId,
+                ids: &[padron_domain::IdentityId],
+            ) -> Result<Vec<padron_domain::ChildSummary>, $crate::StoreError> {
+                let summaries = Self::live_identities(conn, tenant, ids).await?;
+                if summaries.iter().any(|c| c.id == parent) {
+                    return Err($crate::StoreError::Cycle);
+                }
+                Ok(summaries)
+            }
+
+            /// Links `children` under `parent`, skipping existing links; returns how many were new.
+            async fn insert_links(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                parent: &str,
+                children: &[padron_domain::ChildSummary],
+                now: i64,
+            ) -> Result<u64, $crate::StoreError> {
+                let mut added = 0;
+                // `linked_at` grows with the position so that children keep the order given.
+                for (pos, child) in children.iter().enumerate() {
+                    added += sqlx::query(
+                        "insert into identity_children (client_id, environment, parent_id, child_id, linked_at) \
+                         values ($1, $2, $3, $4, $5) on conflict do nothing",
+                    )
+                    .bind(&tenant.client_id)
+                    .bind(tenant.environment.as_str())
+                    .bind(parent)
+                    .bind(child.id.to_hex())
+                    .bind(now.saturating_mul(1000).saturating_add(pos as i64))
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                }
+                Ok(added)
+            }
+
+            /// Fails with [`StoreError::Cycle`] if `parent` can now reach itself.
+            async fn refuse_cycle(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                parent: &str,
+            ) -> Result<(), $crate::StoreError> {
+                // `union` (not `union all`) drops repeats, so the walk ends even on a cycle.
+                let (hits,): (i64,) = sqlx::query_as(
+                    "with recursive reach(id) as ( \
+                       select child_id from identity_children \
+                       where client_id = $1 and environment = $2 and parent_id = $3 \
+                       union \
+                       select c.child_id from identity_children c join reach r on c.parent_id = r.id \
+                       where c.client_id = $1 and c.environment = $2 \
+                     ) select count(*) from reach where id = $3",
+                )
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(parent)
+                .fetch_one(&mut *conn)
+                .await?;
+                if hits > 0 { Err($crate::StoreError::Cycle) } else { Ok(()) }
+            }
+
+            /// The version of a live identity, locking its row where the backend can.
+            async fn current_version(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                id: &str,
+            ) -> Result<Option<i64>, $crate::StoreError> {
+                let row: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "select version from identities where client_id = $1 and environment = $2 and id = $3 \
+                     and deleted_at is null{}",
+                    Self::FOR_UPDATE
+                )))
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                Ok(row.map(|(v,)| v))
+            }
+
+            /// Fails unless the identity is live and, when `expected` is given, at that version.
+            async fn check_version(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                id: &str,
+                expected: Option<i64>,
+            ) -> Result<i64, $crate::StoreError> {
+                match Self::current_version(conn, tenant, id).await? {
+                    None => Err($crate::StoreError::NotFound),
+                    Some(current) if expected.is_some_and(|e| e != current) => {
+                        Err($crate::StoreError::VersionMismatch { current })
+                    }
+                    Some(current) => Ok(current),
+                }
+            }
+
+            async fn bump_version(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                id: &str,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "update identities set version = version + 1, updated_at = $1 \
+                     where client_id = $2 and environment = $3 and id = $4",
+                )
+                .bind(now)
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn load_permissions(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                id: &str,
+            ) -> Result<Vec<$crate::Permission>, $crate::StoreError> {
+                let rows: Vec<(String, String, String)> = sqlx::query_as(
+                    "select resource, reference_id, permissions from identity_permissions \
+                     where client_id = $1 and environment = $2 and identity_id = $3 \
+                     order by granted_at, reference_id",
+                )
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+                rows.into_iter()
+                    .map(|(resource, reference, names)| {
+                        Ok($crate::Permission {
+                            resource,
+                            reference: $crate::backend::parse_id(&reference)?,
+                            permissions: serde_json::from_str(&names)
+                                .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?,
+                        })
+                    })
+                    .collect()
+            }
+
+            /// Turns a failed identity write into [`StoreError::Duplicate`] (naming the identity
+            /// that holds the values) when a uniqueness index refused it.
+            async fn duplicate_or(
+                &self,
+                err: sqlx::Error,
+                tenant: &$crate::Tenant,
+                kind: padron_domain::IdentityKind,
+                fields: &padron_domain::IdentityFields,
+            ) -> $crate::StoreError {
+                let Some(rule) = Self::unique_rule(&err) else { return err.into() };
+                let cols = $crate::backend::Columns::of(fields);
+                let mut q = sqlx::QueryBuilder::<$db>::new("select id from identities where client_id = ");
+                q.push_bind(&tenant.client_id);
+                q.push(" and environment = ").push_bind(tenant.environment.as_str());
+                q.push(" and deleted_at is null and kind = ").push_bind(kind.as_str());
+                q.push(" and country = ").push_bind(fields.country.alpha3());
+                q.push(" and document_type = ").push_bind(fields.document_type.as_str());
+                q.push(" and document_number = ").push_bind(fields.document_number.as_str().to_owned());
+                if rule == $crate::UniqueRule::UserDocumentContact {
+                    q.push(" and email_key = ").push_bind(cols.email_key);
+                    q.push(" and phone_key = ").push_bind(cols.phone_key);
+                }
+                q.push(" limit 1");
+                let existing: Result<Option<(String,)>, sqlx::Error> =
+                    q.build_query_as().fetch_optional(self.reader()).await;
+                let existing = existing.ok().flatten().and_then(|(id,)| padron_domain::IdentityId::parse(&id));
+                $crate::StoreError::Duplicate { rule, existing }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;
+
+/// Builds a [`crate::Credential`] from its selected columns.
+pub(crate) fn credential_from_row(
+    (client_id, environment, api_key_hash, secret_hash, level): (String, String, String, String, Option<String>),
+) -> Result<crate::Credential, StoreError> {
+    Ok(crate::Credential {
+        environment: crate::Environment::parse(&environment).ok_or_else(|| corrupt("environment", &environment))?,
+        client_id,
+        api_key_hash,
+        secret_hash,
+        validation_level: match level {
+            None => None,
+            Some(l) => Some(padron_domain::ValidationLevel::parse(&l).ok_or_else(|| corrupt("level", &l))?),
+        },
+    })
+}

@@ -1,0 +1,374 @@
+//! Padron's persistence: one [`Store`] interface with a SQLite and a PostgreSQL implementation.
+//! Uniqueness, child links and version checks are enforced inside the database, never by a
+//! read-then-write in the application.
+
+mod attributes;
+mod backend;
+mod postgres;
+mod sqlite;
+
+use async_trait::async_trait;
+use padron_domain::{Identity, IdentityFields, IdentityId, IdentityKind, ValidationLevel};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// A client's data space: sandbox or production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Environment {
+    /// Test data, structural validation by default.
+    Sandbox,
+    /// Live data, strict validation by default.
+    Production,
+}
+
+impl Environment {
+    /// Both environments, sandbox first.
+    pub const ALL: [Environment; 2] = [Environment::Sandbox, Environment::Production];
+
+    /// The stored and printed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Sandbox => "sandbox",
+            Environment::Production => "production",
+        }
+    }
+
+    /// Parses `sandbox` or `production`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "sandbox" => Some(Self::Sandbox),
+            "production" => Some(Self::Production),
+            _ => None,
+        }
+    }
+
+    /// The validation level used when the operator set none (spec §6.2).
+    pub fn default_level(self) -> ValidationLevel {
+        match self {
+            Environment::Sandbox => ValidationLevel::Structural,
+            Environment::Production => ValidationLevel::Strict,
+        }
+    }
+}
+
+/// Whose data a call touches: every identity query is scoped by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tenant {
+    /// The client's id.
+    pub client_id: String,
+    /// The environment.
+    pub environment: Environment,
+}
+
+/// A new client with the hashed credentials of both environments.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// Client id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// `(environment, api key hash, secret hash)` for each environment.
+    pub credentials: Vec<(Environment, String, String)>,
+    /// Creation time, Unix microseconds.
+    pub created_at: i64,
+}
+
+/// A client as `padron client list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSummary {
+    /// Client id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time, Unix microseconds.
+    pub created_at: i64,
+}
+
+/// The credentials of one client environment, as stored (hashes only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// Client id.
+    pub client_id: String,
+    /// Environment.
+    pub environment: Environment,
+    /// Hash of the API key.
+    pub api_key_hash: String,
+    /// Hash of the client secret.
+    pub secret_hash: String,
+    /// Operator-set validation level, if any.
+    pub validation_level: Option<ValidationLevel>,
+}
+
+impl Credential {
+    /// The level in force: the operator's choice or the environment's default.
+    pub fn level(&self) -> ValidationLevel {
+        self.validation_level.unwrap_or(self.environment.default_level())
+    }
+}
+
+/// A token signing key shared by every server process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    /// Key id, carried in each token's header.
+    pub kid: String,
+    /// The secret, base64url.
+    pub secret: String,
+    /// Creation time, Unix microseconds.
+    pub created_at: i64,
+}
+
+/// Exact-match filters of `GET /identities`, combined with AND. Values are already canonical.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityFilter {
+    /// USER or ORGANIZATION.
+    pub kind: Option<IdentityKind>,
+    /// Case-folded email.
+    pub email_key: Option<String>,
+    /// `+` and digits.
+    pub phone_key: Option<String>,
+    /// Letters and digits of the number, leading zeros removed (see [`document_key`]).
+    pub document_key: Option<String>,
+    /// Canonical document type name.
+    pub document_type: Option<String>,
+    /// Alpha-3 country.
+    pub country: Option<String>,
+    /// Status name.
+    pub status: Option<String>,
+    /// External id, exact.
+    pub external_id: Option<String>,
+    /// Only children of this identity.
+    pub parent_id: Option<IdentityId>,
+}
+
+/// A change to an existing identity, applied only if the identity is still at `base_version`.
+#[derive(Debug, Clone)]
+pub struct IdentityUpdate {
+    /// The version the change was computed from.
+    pub base_version: i64,
+    /// The full new set of fields.
+    pub fields: IdentityFields,
+    /// `Some` replaces the whole set of children.
+    pub children: Option<Vec<IdentityId>>,
+    /// Time of the change, Unix microseconds.
+    pub now: i64,
+}
+
+/// How child links change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkChange {
+    /// Link the ids (already linked ones are kept).
+    Add,
+    /// Unlink the ids (ids not linked are ignored).
+    Remove,
+}
+
+/// A scope an identity holds over another identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    /// The kind of thing governed (`IDENTITY`).
+    pub resource: String,
+    /// The identity acted for.
+    pub reference: IdentityId,
+    /// Permission names.
+    pub permissions: Vec<String>,
+}
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueRule {
+    /// Two organizations with one document.
+    OrganizationDocument,
+    /// Two users with one document, email and phone.
+    UserDocumentContact,
+}
+
+/// Store failures the API turns into answers; everything else is [`StoreError::Database`].
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such live identity (or client) in this tenant.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; `existing` is the identity already holding the values.
+    #[error("conflicts with identity {existing:?}")]
+    Duplicate {
+        /// Which rule.
+        rule: UniqueRule,
+        /// Id of the identity that holds the values, when it could be found.
+        existing: Option<IdentityId>,
+    },
+    /// The identity changed since `base_version` / the expected version.
+    #[error("version mismatch: current version is {current}")]
+    VersionMismatch {
+        /// The version now stored.
+        current: i64,
+    },
+    /// Some children (or permission references) are not live identities of the tenant.
+    #[error("unknown identities: {0:?}")]
+    UnknownIdentities(Vec<IdentityId>),
+    /// The links would form a cycle (or link an identity to itself).
+    #[error("the links would form a cycle")]
+    Cycle,
+    /// The database failed; the cause is for logs only.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration error")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL: it must start with sqlite: or postgres://")]
+    UnsupportedUrl,
+    /// A stored row could not be read back.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// The persistence interface. Both backends behave the same; the API never knows which it has.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Name of the backend, for logs.
+    fn backend(&self) -> &'static str;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a client and its credentials.
+    async fn create_client(&self, client: NewClient) -> Result<(), StoreError>;
+    /// Every client, oldest first.
+    async fn list_clients(&self) -> Result<Vec<ClientSummary>, StoreError>;
+    /// Replaces the secret hash of one client environment.
+    async fn rotate_secret(
+        &self,
+        client_id: &str,
+        env: Environment,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Sets (or, with `None`, resets) the validation level of one client environment.
+    async fn set_validation_level(
+        &self,
+        client_id: &str,
+        env: Environment,
+        level: Option<ValidationLevel>,
+    ) -> Result<(), StoreError>;
+    /// The credential whose API key has this hash.
+    async fn credential_by_api_key(&self, api_key_hash: &str) -> Result<Option<Credential>, StoreError>;
+    /// The credential of one client environment.
+    async fn credential(&self, client_id: &str, env: Environment) -> Result<Option<Credential>, StoreError>;
+
+    /// Every signing key, newest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+    /// Adds a signing key.
+    async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
+
+    /// Creates an identity and links its children, all or nothing.
+    async fn create_identity(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+        kind: IdentityKind,
+        fields: &IdentityFields,
+        children: &[IdentityId],
+        now: i64,
+    ) -> Result<Identity, StoreError>;
+    /// One live identity with its children.
+    async fn find_identity(&self, tenant: &Tenant, id: IdentityId) -> Result<Option<Identity>, StoreError>;
+    /// A page of live identities with ids after `after`, in id (creation) order.
+    async fn list_identities(
+        &self,
+        tenant: &Tenant,
+        filter: &IdentityFilter,
+        after: Option<IdentityId>,
+        limit: u32,
+    ) -> Result<Vec<Identity>, StoreError>;
+    /// Applies a change if the identity is still at `update.base_version`.
+    async fn update_identity(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+        update: &IdentityUpdate,
+    ) -> Result<Identity, StoreError>;
+    /// Adds or removes child links; bumps the parent's version when anything changed.
+    async fn change_children(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+        change: LinkChange,
+        children: &[IdentityId],
+        expected_version: Option<i64>,
+        now: i64,
+    ) -> Result<Identity, StoreError>;
+    /// Deletes an identity (tombstone), its links and its permissions.
+    async fn delete_identity(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+        expected_version: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The scopes an identity holds.
+    async fn permissions(&self, tenant: &Tenant, id: IdentityId) -> Result<Vec<Permission>, StoreError>;
+    /// Grants scopes (permission names are merged with those already held).
+    async fn grant_permissions(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+        grants: &[Permission],
+        expected_version: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Revokes every scope `id` holds over `reference`.
+    async fn revoke_permissions(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+        reference: IdentityId,
+        expected_version: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+}
+
+/// The key the `documentNumber` filter matches: letters and digits, upper case, leading zeros
+/// removed. Equal numbers of one type give equal keys whatever their separators.
+pub fn document_key(raw: &str) -> String {
+    let key: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    key.trim_start_matches('0').to_owned()
+}
+
+/// The key the `phone` filter and the uniqueness rule match: `+` and the digits.
+pub fn phone_key(raw: &str) -> String {
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() { String::new() } else { format!("+{digits}") }
+}
+
+/// Opens the store a URL names: `sqlite://…` or `postgres://…` (also `postgresql://`).
+pub async fn connect(url: &str, options: &ConnectOptions) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::connect(url, options).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::connect(url, options).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Maximum connections in the pool.
+    pub max_connections: u32,
+    /// Apply pending migrations on connect.
+    pub migrate: bool,
+    /// Per-statement timeout (PostgreSQL) / busy timeout (SQLite).
+    pub statement_timeout: std::time::Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { max_connections: 8, migrate: true, statement_timeout: std::time::Duration::from_secs(5) }
+    }
+}

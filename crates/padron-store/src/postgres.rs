@@ -1,0 +1,68 @@
+//! PostgreSQL backend: the production store, shared by several stateless Padron processes.
+//! Child-link changes of one tenant are serialized with a transaction-scoped advisory lock so
+//! that two concurrent links can never close a cycle together.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::{ConnectOptions, StoreError, Tenant, UniqueRule};
+
+/// The PostgreSQL implementation of [`crate::Store`].
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and applies migrations when asked.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let timeout_ms = options.statement_timeout.as_millis().to_string();
+        let connect = PgConnectOptions::from_str(url)?.options([("statement_timeout", timeout_ms.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .connect_with(connect)
+            .await?;
+        let store = Self { pool };
+        if options.migrate {
+            store.migrate().await?;
+        }
+        Ok(store)
+    }
+
+    /// Applies pending migrations (sqlx holds an advisory lock meanwhile, so concurrent starts
+    /// apply each migration once).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn lock_links(conn: &mut sqlx::PgConnection, tenant: &Tenant) -> Result<(), sqlx::Error> {
+        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("padron-links:{}:{}", tenant.client_id, tenant.environment.as_str()))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    const FOR_SHARE: &'static str = " for share";
+    const FOR_UPDATE: &'static str = " for update";
+
+    fn unique_rule(err: &sqlx::Error) -> Option<UniqueRule> {
+        match err.as_database_error()?.constraint()? {
+            "identities_org_document_key" => Some(UniqueRule::OrganizationDocument),
+            "identities_user_document_contact_key" => Some(UniqueRule::UserDocumentContact),
+            _ => None,
+        }
+    }
+}
+
+crate::backend::impl_store!(PostgresStore, sqlx::Postgres, "postgres");
