@@ -42,7 +42,10 @@ pub fn hash_secret(value: &str) -> String {
 
 /// Compares a presented secret with a stored hash in constant time.
 pub fn secret_matches(presented: &str, stored_hash: &str) -> bool {
-    hash_secret(presented).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    hash_secret(presented)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
 }
 
 /// The plain credentials of one environment, shown once at creation.
@@ -81,23 +84,42 @@ pub fn new_client_secret(env: Environment) -> String {
 }
 
 /// Creates a client with fresh credentials for both environments; only hashes are stored.
-pub async fn create_client(store: &dyn Store, name: &str, now: i64) -> Result<CreatedClient, StoreError> {
+pub async fn create_client(
+    store: &dyn Store,
+    name: &str,
+    now: i64,
+) -> Result<CreatedClient, StoreError> {
     let bytes: [u8; 12] = rand::random();
-    let client_id = format!("cli_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let client_id = format!(
+        "cli_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
     let fresh = |env| PlainCredentials {
         api_key: random_token(&format!("pdk_{}_", env_tag(env))),
         client_secret: new_client_secret(env),
     };
     let sandbox = fresh(Environment::Sandbox);
     let production = fresh(Environment::Production);
-    let credentials = [(Environment::Sandbox, &sandbox), (Environment::Production, &production)]
-        .into_iter()
-        .map(|(env, c)| (env, hash_secret(&c.api_key), hash_secret(&c.client_secret)))
-        .collect();
+    let credentials = [
+        (Environment::Sandbox, &sandbox),
+        (Environment::Production, &production),
+    ]
+    .into_iter()
+    .map(|(env, c)| (env, hash_secret(&c.api_key), hash_secret(&c.client_secret)))
+    .collect();
     store
-        .create_client(NewClient { id: client_id.clone(), name: name.to_owned(), credentials, created_at: now })
+        .create_client(NewClient {
+            id: client_id.clone(),
+            name: name.to_owned(),
+            credentials,
+            created_at: now,
+        })
         .await?;
-    Ok(CreatedClient { client_id, sandbox, production })
+    Ok(CreatedClient {
+        client_id,
+        sandbox,
+        production,
+    })
 }
 
 /// What a token says.
@@ -132,14 +154,18 @@ struct KeyCache {
 
 /// Reloads for unknown key ids are spaced by at least this much, so that tokens with made-up
 /// key ids cannot turn into a query per request.
-const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+const RELOAD_INTERVAL: Duration = Duration::from_millis(200);
 
 impl KeyRing {
     /// Loads the keys, creating the first one if the database has none.
     pub async fn load(store: Arc<dyn Store>) -> Result<Self, StoreError> {
         let ring = Self {
             store,
-            keys: RwLock::new(KeyCache { by_kid: HashMap::new(), current: None, last_reload: None }),
+            keys: RwLock::new(KeyCache {
+                by_kid: HashMap::new(),
+                current: None,
+                last_reload: None,
+            }),
         };
         ring.reload().await?;
         if ring.keys.read().await.current.is_none() {
@@ -163,7 +189,10 @@ impl KeyRing {
         cache.current = None;
         for key in keys {
             let keys = URL_SAFE_NO_PAD.decode(&key.secret).ok().and_then(|secret| {
-                Some((EncodingKey::from_secret(&secret).ok()?, DecodingKey::from_secret(&secret).ok()?))
+                Some((
+                    EncodingKey::from_secret(&secret).ok()?,
+                    DecodingKey::from_secret(&secret).ok()?,
+                ))
             });
             let Some((encoding, decoding)) = keys else {
                 tracing::error!(kid = %key.kid, "unreadable signing key skipped");
@@ -175,7 +204,6 @@ impl KeyRing {
             }
             cache.by_kid.insert(key.kid, decoding);
         }
-        cache.last_reload = Some(Instant::now());
         Ok(())
     }
 
@@ -208,8 +236,19 @@ impl KeyRing {
         let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
         let known = self.keys.read().await.by_kid.contains_key(&kid);
         if !known {
-            let may_reload = self.keys.read().await.last_reload.is_none_or(|t| t.elapsed() >= RELOAD_INTERVAL);
-            if !may_reload || self.reload().await.is_err() {
+            {
+                // Only reloads caused by unknown key ids count against the interval, so the
+                // first token signed by a key another process just made is always accepted.
+                let mut cache = self.keys.write().await;
+                if cache
+                    .last_reload
+                    .is_some_and(|t| t.elapsed() < RELOAD_INTERVAL)
+                {
+                    return None;
+                }
+                cache.last_reload = Some(Instant::now());
+            }
+            if self.reload().await.is_err() {
                 return None;
             }
         }
@@ -219,7 +258,9 @@ impl KeyRing {
         validation.leeway = 0;
         let cache = self.keys.read().await;
         let key = cache.by_kid.get(&kid)?;
-        jsonwebtoken::decode::<Claims>(token, key, &validation).ok().map(|data| data.claims)
+        jsonwebtoken::decode::<Claims>(token, key, &validation)
+            .ok()
+            .map(|data| data.claims)
     }
 }
 

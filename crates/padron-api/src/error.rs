@@ -19,8 +19,16 @@ pub struct FieldError {
 
 impl FieldError {
     /// Builds a field error.
-    pub fn new(field: impl Into<String>, code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), detail: detail.into() }
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            detail: detail.into(),
+        }
     }
 
     /// `errors[]` entry for a required field that is absent.
@@ -101,15 +109,23 @@ impl ApiError {
     /// HTTP status, code and type of spec §4.
     pub fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::Fields(errors) if !errors.is_empty() && errors.iter().all(FieldError::is_missing) => {
+            ApiError::Fields(errors)
+                if !errors.is_empty() && errors.iter().all(FieldError::is_missing) =>
+            {
                 (StatusCode::BAD_REQUEST, "12", "missingParam")
             }
-            ApiError::Fields(_) | ApiError::InvalidParam(_) => (StatusCode::BAD_REQUEST, "11", "invalidParam"),
+            ApiError::Fields(_) | ApiError::InvalidParam(_) => {
+                (StatusCode::BAD_REQUEST, "11", "invalidParam")
+            }
             ApiError::Parsing(_) => (StatusCode::BAD_REQUEST, "14", "parsingResource"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "14", "parsingResource"),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, "13", "alreadyExist"),
-            ApiError::FailedPrecondition(_) => (StatusCode::UNPROCESSABLE_ENTITY, "21", "failedPrecondition"),
-            ApiError::VersionMismatch(_) => (StatusCode::PRECONDITION_FAILED, "21", "failedPrecondition"),
+            ApiError::FailedPrecondition(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "21", "failedPrecondition")
+            }
+            ApiError::VersionMismatch(_) => {
+                (StatusCode::PRECONDITION_FAILED, "21", "failedPrecondition")
+            }
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "21", "failedPrecondition"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "31", "notFound"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "41", "unauthorized"),
@@ -136,7 +152,14 @@ impl ApiError {
             }
             other => (other.to_string(), Vec::new()),
         };
-        ErrorBody { status: status.as_u16(), code, kind, detail, trace_id: trace_id.to_owned(), errors }
+        ErrorBody {
+            status: status.as_u16(),
+            code,
+            kind,
+            detail,
+            trace_id: trace_id.to_owned(),
+            errors,
+        }
     }
 
     /// A single field error.
@@ -170,7 +193,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::identity_not_found(),
             StoreError::Duplicate { rule, existing } => {
                 let what = match rule {
-                    UniqueRule::OrganizationDocument => "an organization with this country, documentType and documentNumber",
+                    UniqueRule::OrganizationDocument => {
+                        "an organization with this country, documentType and documentNumber"
+                    }
                     UniqueRule::UserDocumentContact => {
                         "a user with this country, documentType, documentNumber, email and phone"
                     }
@@ -184,7 +209,11 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownIdentities(ids) => ApiError::Fields(
                 ids.iter()
                     .map(|id| {
-                        FieldError::new("children", "unknownIdentity", format!("identity {id} does not exist"))
+                        FieldError::new(
+                            "children",
+                            "unknownIdentity",
+                            format!("identity {id} does not exist"),
+                        )
                     })
                     .collect(),
             ),
@@ -207,8 +236,12 @@ pub fn for_status(status: StatusCode) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::Parsing("Content-Type must be application/json".to_owned()),
-        s if s.is_client_error() => ApiError::Parsing(s.canonical_reason().unwrap_or("bad request").to_owned()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::Parsing("Content-Type must be application/json".to_owned())
+        }
+        s if s.is_client_error() => {
+            ApiError::Parsing(s.canonical_reason().unwrap_or("bad request").to_owned())
+        }
         _ => ApiError::Internal,
     }
 }

@@ -36,7 +36,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
             Some(_) => Err(ApiError::field(
                 "conomyhq-api-version",
                 "unsupportedVersion",
-                format!("unsupported API version; omit the header for version 1 or send {VERSION_2}"),
+                format!(
+                    "unsupported API version; omit the header for version 1 or send {VERSION_2}"
+                ),
             )),
         }
     }
@@ -47,8 +49,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
 pub struct JsonBody(pub Option<Value>);
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
-    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -69,7 +78,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             return Ok(JsonBody(None));
         }
         if !json_type {
-            return Err(ApiError::Parsing("Content-Type must be application/json".to_owned()));
+            return Err(ApiError::Parsing(
+                "Content-Type must be application/json".to_owned(),
+            ));
         }
         serde_json::from_slice(&bytes)
             .map(|v| JsonBody(Some(v)))
@@ -82,7 +93,9 @@ impl JsonBody {
     pub fn object(self) -> Result<serde_json::Map<String, Value>, ApiError> {
         match self.0 {
             Some(Value::Object(map)) => Ok(map),
-            _ => Err(ApiError::Parsing("the body must be a JSON object".to_owned())),
+            _ => Err(ApiError::Parsing(
+                "the body must be a JSON object".to_owned(),
+            )),
         }
     }
 
@@ -90,7 +103,9 @@ impl JsonBody {
     pub fn array(self) -> Result<Vec<Value>, ApiError> {
         match self.0 {
             Some(Value::Array(items)) => Ok(items),
-            _ => Err(ApiError::Parsing("the body must be a JSON array".to_owned())),
+            _ => Err(ApiError::Parsing(
+                "the body must be a JSON array".to_owned(),
+            )),
         }
     }
 }
@@ -123,13 +138,19 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let state = AppState::from_ref(state);
-        let env = *parts.extensions.get::<Environment>().ok_or(ApiError::Internal)?;
+        let env = *parts
+            .extensions
+            .get::<Environment>()
+            .ok_or(ApiError::Internal)?;
         let key = api_key(&parts.headers)?;
         let token = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
         let credential = state
@@ -138,12 +159,22 @@ where
             .await?
             .filter(|c| c.environment == env && secret_matches(key, &c.api_key_hash))
             .ok_or(ApiError::Unauthorized)?;
-        let claims = state.keys.verify(token).await.ok_or(ApiError::Unauthorized)?;
+        let claims = state
+            .keys
+            .verify(token)
+            .await
+            .ok_or(ApiError::Unauthorized)?;
         if claims.sub != credential.client_id || claims.env != env.as_str() {
             return Err(ApiError::Unauthorized);
         }
         let level = credential.level();
-        Ok(Caller { tenant: Tenant { client_id: credential.client_id, environment: env }, level })
+        Ok(Caller {
+            tenant: Tenant {
+                client_id: credential.client_id,
+                environment: env,
+            },
+            level,
+        })
     }
 }
 

@@ -31,14 +31,24 @@ fn accept_request_id(value: &HeaderValue) -> Option<String> {
 
 pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let trace_id = req.headers().get("x-request-id").and_then(accept_request_id).unwrap_or_else(new_trace_id);
+    let trace_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(accept_request_id)
+        .unwrap_or_else(new_trace_id);
     req.extensions_mut().insert(TraceId(trace_id.clone()));
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     let path = req.uri().path().to_owned();
 
     // A panic in a handler becomes a 500 envelope instead of a dropped connection.
-    let mut response = match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
+    let mut response = match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
         Ok(response) => response,
         Err(_) => {
             tracing::error!(trace_id = %trace_id, "handler panicked");

@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 
 use padron_domain::{
-    Address, BankAccount, Checked, Country, DocumentNumber, DocumentType, EmailAddress, Identity, IdentityFields,
-    IdentityId, IdentityKind, Issue, PhoneNumber, SecurityOptions, Status, ValidationLevel, check_document_type,
+    Address, BankAccount, Checked, Country, DocumentNumber, DocumentType, EmailAddress, Identity,
+    IdentityFields, IdentityId, IdentityKind, Issue, PhoneNumber, SecurityOptions, Status,
+    ValidationLevel, check_document_type,
 };
 use serde::Serialize;
 use serde::ser::Serializer;
@@ -86,7 +87,11 @@ impl Reader {
     }
 
     fn wrong_type(&mut self, field: &str, expected: &str, got: &Value) {
-        self.error(field, "invalidType", format!("{field} must be {expected}, not {}", type_name(got)));
+        self.error(
+            field,
+            "invalidType",
+            format!("{field} must be {expected}, not {}", type_name(got)),
+        );
     }
 
     /// An optional string: absent, null and empty (after trimming) are all "unset".
@@ -98,10 +103,18 @@ impl Reader {
                 if s.is_empty() {
                     None
                 } else if s.chars().count() > max {
-                    self.error(field, "tooLong", format!("{field} must be at most {max} characters"));
+                    self.error(
+                        field,
+                        "tooLong",
+                        format!("{field} must be at most {max} characters"),
+                    );
                     None
                 } else if s.chars().any(char::is_control) {
-                    self.error(field, "invalidCharacters", format!("{field} must not contain control characters"));
+                    self.error(
+                        field,
+                        "invalidCharacters",
+                        format!("{field} must not contain control characters"),
+                    );
                     None
                 } else {
                     Some(s.to_owned())
@@ -140,7 +153,11 @@ impl Reader {
         }
     }
 
-    fn object<'v>(&mut self, field: &str, value: Option<&'v Value>) -> Option<&'v Map<String, Value>> {
+    fn object<'v>(
+        &mut self,
+        field: &str,
+        value: Option<&'v Value>,
+    ) -> Option<&'v Map<String, Value>> {
         match value {
             None | Some(Value::Null) => None,
             Some(Value::Object(map)) => Some(map),
@@ -163,7 +180,11 @@ impl Reader {
         match checked.at_level(self.level) {
             Ok((value, notes)) => {
                 for n in notes {
-                    self.warnings.push(FieldError::new(field, n.code, format!("{field}: {}", n.detail)));
+                    self.warnings.push(FieldError::new(
+                        field,
+                        n.code,
+                        format!("{field}: {}", n.detail),
+                    ));
                 }
                 Some(value)
             }
@@ -177,19 +198,36 @@ impl Reader {
     }
 
     /// Free JSON kept as text, bounded in size.
-    fn free_json(&mut self, field: &str, value: Option<&Value>, want_array: bool) -> Option<String> {
+    fn free_json(
+        &mut self,
+        field: &str,
+        value: Option<&Value>,
+        want_array: bool,
+    ) -> Option<String> {
         let value = match value {
             None | Some(Value::Null) => return None,
             Some(v) => v,
         };
-        let shape_ok = if want_array { value.is_array() } else { value.is_object() };
+        let shape_ok = if want_array {
+            value.is_array()
+        } else {
+            value.is_object()
+        };
         if !shape_ok {
-            self.wrong_type(field, if want_array { "an array" } else { "an object" }, value);
+            self.wrong_type(
+                field,
+                if want_array { "an array" } else { "an object" },
+                value,
+            );
             return None;
         }
         let text = value.to_string();
         if text.len() > MAX_FREE_JSON {
-            self.error(field, "tooLarge", format!("{field} must be at most {MAX_FREE_JSON} bytes of JSON"));
+            self.error(
+                field,
+                "tooLarge",
+                format!("{field} must be at most {MAX_FREE_JSON} bytes of JSON"),
+            );
             return None;
         }
         Some(text)
@@ -198,22 +236,41 @@ impl Reader {
     fn unknown_keys(&mut self, prefix: &str, map: &Map<String, Value>, known: &[&str]) {
         for key in map.keys() {
             if !known.contains(&key.as_str()) {
-                let field = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-                self.warnings.push(FieldError::new(field.clone(), "unknownField", format!("{field} is not a known field and was ignored")));
+                let field = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                self.warnings.push(FieldError::new(
+                    field.clone(),
+                    "unknownField",
+                    format!("{field} is not a known field and was ignored"),
+                ));
             }
         }
     }
 
     fn security(&mut self, value: Option<&Value>) -> SecurityOptions {
         let mut out = SecurityOptions::default();
-        let Some(map) = self.object("securityOptions", value) else { return out };
+        let Some(map) = self.object("securityOptions", value) else {
+            return out;
+        };
         self.unknown_keys(
             "securityOptions",
             map,
-            &["twoFactorAuth", "twoFactorEnabled", "signTrx", "signAccountsOperations", "accessControl"],
+            &[
+                "twoFactorAuth",
+                "twoFactorEnabled",
+                "signTrx",
+                "signAccountsOperations",
+                "accessControl",
+            ],
         );
         let two_factor = self.boolean("securityOptions.twoFactorAuth", map.get("twoFactorAuth"));
-        let alias = self.boolean("securityOptions.twoFactorEnabled", map.get("twoFactorEnabled"));
+        let alias = self.boolean(
+            "securityOptions.twoFactorEnabled",
+            map.get("twoFactorEnabled"),
+        );
         if let (Some(a), Some(b)) = (two_factor, alias)
             && a != b
         {
@@ -224,10 +281,17 @@ impl Reader {
             );
         }
         out.two_factor_auth = two_factor.or(alias).unwrap_or(false);
-        out.sign_trx = self.boolean("securityOptions.signTrx", map.get("signTrx")).unwrap_or(false);
-        out.sign_accounts_operations =
-            self.boolean("securityOptions.signAccountsOperations", map.get("signAccountsOperations")).unwrap_or(false);
-        if let Some(access) = self.object("securityOptions.accessControl", map.get("accessControl")) {
+        out.sign_trx = self
+            .boolean("securityOptions.signTrx", map.get("signTrx"))
+            .unwrap_or(false);
+        out.sign_accounts_operations = self
+            .boolean(
+                "securityOptions.signAccountsOperations",
+                map.get("signAccountsOperations"),
+            )
+            .unwrap_or(false);
+        if let Some(access) = self.object("securityOptions.accessControl", map.get("accessControl"))
+        {
             self.unknown_keys("securityOptions.accessControl", access, &["scopes"]);
             match access.get("scopes") {
                 None | Some(Value::Null) => {}
@@ -239,7 +303,11 @@ impl Reader {
                         }
                     }
                 }
-                Some(other) => self.wrong_type("securityOptions.accessControl.scopes", "an array of strings", other),
+                Some(other) => self.wrong_type(
+                    "securityOptions.accessControl.scopes",
+                    "an array of strings",
+                    other,
+                ),
             }
         }
         out
@@ -286,17 +354,27 @@ impl Reader {
                 "externalId",
             ],
         );
-        let account_number = self.required_text("bankAccount.accountNumber", map.get("accountNumber"), MAX_TEXT);
+        let account_number = self.required_text(
+            "bankAccount.accountNumber",
+            map.get("accountNumber"),
+            MAX_TEXT,
+        );
         let bank = self.required_text("bankAccount.bank", map.get("bank"), MAX_TEXT);
-        let currency = self.required_text("bankAccount.currency", map.get("currency"), MAX_TEXT).and_then(|c| {
-            let upper = c.to_ascii_uppercase();
-            if padron_domain::is_currency(&upper) {
-                Some(upper)
-            } else {
-                self.error("bankAccount.currency", "invalidCurrency", "bankAccount.currency must be an ISO 4217 code");
-                None
-            }
-        });
+        let currency = self
+            .required_text("bankAccount.currency", map.get("currency"), MAX_TEXT)
+            .and_then(|c| {
+                let upper = c.to_ascii_uppercase();
+                if padron_domain::is_currency(&upper) {
+                    Some(upper)
+                } else {
+                    self.error(
+                        "bankAccount.currency",
+                        "invalidCurrency",
+                        "bankAccount.currency must be an ISO 4217 code",
+                    );
+                    None
+                }
+            });
         let mut get = |key: &str| self.text(&format!("bankAccount.{key}"), map.get(key), MAX_TEXT);
         let account = BankAccount {
             account_number: String::new(),
@@ -309,7 +387,12 @@ impl Reader {
             country: get("country"),
             external_id: get("externalId"),
         };
-        Some(BankAccount { account_number: account_number?, bank: bank?, currency: currency?, ..account })
+        Some(BankAccount {
+            account_number: account_number?,
+            bank: bank?,
+            currency: currency?,
+            ..account
+        })
     }
 
     fn children(&mut self, value: Option<&Value>) -> Option<Vec<IdentityId>> {
@@ -328,7 +411,11 @@ impl Reader {
     /// Ids given as strings or as objects with an `id` (other keys ignored).
     fn id_list(&mut self, field: &str, items: &[Value]) -> Vec<IdentityId> {
         if items.len() > MAX_CHILDREN {
-            self.error(field, "tooMany", format!("{field} may name at most {MAX_CHILDREN} identities"));
+            self.error(
+                field,
+                "tooMany",
+                format!("{field} may name at most {MAX_CHILDREN} identities"),
+            );
             return Vec::new();
         }
         let mut ids = Vec::with_capacity(items.len());
@@ -351,17 +438,31 @@ impl Reader {
     }
 }
 
-
 /// Parses ids given as a JSON array body (children, removals).
 pub fn parse_id_list(field: &str, items: &[Value]) -> Result<Vec<IdentityId>, Vec<FieldError>> {
-    let mut reader = Reader { level: ValidationLevel::Structural, errors: Vec::new(), warnings: Vec::new() };
+    let mut reader = Reader {
+        level: ValidationLevel::Structural,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
     let ids = reader.id_list(field, items);
-    if reader.errors.is_empty() { Ok(ids) } else { Err(reader.errors) }
+    if reader.errors.is_empty() {
+        Ok(ids)
+    } else {
+        Err(reader.errors)
+    }
 }
 
 /// Turns a create body into a draft.
-pub fn parse_create(body: &Map<String, Value>, level: ValidationLevel) -> Result<Draft, Vec<FieldError>> {
-    let mut r = Reader { level, errors: Vec::new(), warnings: Vec::new() };
+pub fn parse_create(
+    body: &Map<String, Value>,
+    level: ValidationLevel,
+) -> Result<Draft, Vec<FieldError>> {
+    let mut r = Reader {
+        level,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
     let mut known: Vec<&str> = WRITABLE.to_vec();
     known.push("type");
     r.unknown_keys("", body, &known);
@@ -369,7 +470,11 @@ pub fn parse_create(body: &Map<String, Value>, level: ValidationLevel) -> Result
         if body.contains_key(key) {
             // Listed by unknown_keys already; this says why more precisely.
             r.warnings.retain(|w| w.field != key);
-            r.warnings.push(FieldError::new(key, "readOnly", format!("{key} is set by the server and was ignored")));
+            r.warnings.push(FieldError::new(
+                key,
+                "readOnly",
+                format!("{key} is set by the server and was ignored"),
+            ));
         }
     }
     let kind = match body.get("type") {
@@ -391,7 +496,11 @@ pub fn parse_create(body: &Map<String, Value>, level: ValidationLevel) -> Result
     };
     let status = match read_status(&mut r, body.get("status")) {
         Some(s) if s == Status::Blocked => {
-            r.error("status", "invalidValue", "status BLOCKED is not allowed at creation");
+            r.error(
+                "status",
+                "invalidValue",
+                "status BLOCKED is not allowed at creation",
+            );
             None
         }
         other => Some(other.unwrap_or(Status::Active)),
@@ -411,7 +520,11 @@ pub fn parse_patch(
     current: &Identity,
     level: ValidationLevel,
 ) -> Result<Draft, Vec<FieldError>> {
-    let mut r = Reader { level, errors: Vec::new(), warnings: Vec::new() };
+    let mut r = Reader {
+        level,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
     let mut known: Vec<&str> = WRITABLE.to_vec();
     known.extend(READ_ONLY);
     r.unknown_keys("", patch, &known);
@@ -427,8 +540,17 @@ pub fn parse_patch(
     } else {
         Some(current.fields.status)
     };
-    let fields = read_fields(&mut r, merged, Some(current.kind), Some((&current.fields, &touched)));
-    let children = if touched.contains("children") { r.children(patch.get("children")) } else { None };
+    let fields = read_fields(
+        &mut r,
+        merged,
+        Some(current.kind),
+        Some((&current.fields, &touched)),
+    );
+    let children = if touched.contains("children") {
+        r.children(patch.get("children"))
+    } else {
+        None
+    };
     finish(r, Some(current.kind), fields, status, children)
 }
 
@@ -489,46 +611,76 @@ fn read_fields(
         Some(f) if !touched("name") => Some(f.name.clone()),
         _ => r.required_text("name", body.get("name"), MAX_TEXT),
     };
-    let lastname = keep_or!("lastname", lastname, r.text("lastname", body.get("lastname"), MAX_TEXT));
-    let nickname = keep_or!("nickname", nickname, r.text("nickname", body.get("nickname"), MAX_TEXT));
-    let gender = keep_or!("gender", gender, r.text("gender", body.get("gender"), MAX_TEXT));
-    let external_id = keep_or!("externalId", external_id, r.text("externalId", body.get("externalId"), MAX_TEXT));
+    let lastname = keep_or!(
+        "lastname",
+        lastname,
+        r.text("lastname", body.get("lastname"), MAX_TEXT)
+    );
+    let nickname = keep_or!(
+        "nickname",
+        nickname,
+        r.text("nickname", body.get("nickname"), MAX_TEXT)
+    );
+    let gender = keep_or!(
+        "gender",
+        gender,
+        r.text("gender", body.get("gender"), MAX_TEXT)
+    );
+    let external_id = keep_or!(
+        "externalId",
+        external_id,
+        r.text("externalId", body.get("externalId"), MAX_TEXT)
+    );
     let idv = keep_or!("idv", idv, r.text("idv", body.get("idv"), MAX_TEXT));
 
     let country_changed = touched("country");
     let country = match old {
         Some(f) if !country_changed => Some(f.country),
-        _ => r.required_text("country", body.get("country"), MAX_TEXT).and_then(|raw| {
-            let parsed = Country::parse(&raw);
-            if let Err(issue) = &parsed {
-                r.error("country", issue.code, format!("country: {}", issue.detail));
-            }
-            parsed.ok()
-        }),
+        _ => r
+            .required_text("country", body.get("country"), MAX_TEXT)
+            .and_then(|raw| {
+                let parsed = Country::parse(&raw);
+                if let Err(issue) = &parsed {
+                    r.error("country", issue.code, format!("country: {}", issue.detail));
+                }
+                parsed.ok()
+            }),
     };
     let type_changed = country_changed || touched("documentType");
     let document_type = match old {
         Some(f) if !type_changed => Some(f.document_type),
-        _ => r.required_text("documentType", body.get("documentType"), MAX_TEXT).and_then(|raw| {
-            let parsed = DocumentType::parse(&raw);
-            if parsed.is_none() {
-                r.error("documentType", "unknownDocumentType", "documentType: not a known document type");
-            }
-            parsed
-        }),
+        _ => r
+            .required_text("documentType", body.get("documentType"), MAX_TEXT)
+            .and_then(|raw| {
+                let parsed = DocumentType::parse(&raw);
+                if parsed.is_none() {
+                    r.error(
+                        "documentType",
+                        "unknownDocumentType",
+                        "documentType: not a known document type",
+                    );
+                }
+                parsed
+            }),
     };
     if type_changed
         && let (Some(country), Some(kind), Some(t)) = (country, kind, document_type)
         && let Err(issue) = check_document_type(country, kind, t)
     {
-        r.error("documentType", issue.code, format!("documentType: {}", issue.detail));
+        r.error(
+            "documentType",
+            issue.code,
+            format!("documentType: {}", issue.detail),
+        );
     }
     let document_number = match old {
         Some(f) if !type_changed && !touched("documentNumber") => Some(f.document_number.clone()),
         _ => {
             let raw = r.required_text("documentNumber", body.get("documentNumber"), MAX_TEXT);
             match (raw, country, document_type) {
-                (Some(raw), Some(c), Some(t)) => r.checked("documentNumber", DocumentNumber::parse(c, t, &raw)),
+                (Some(raw), Some(c), Some(t)) => {
+                    r.checked("documentNumber", DocumentNumber::parse(c, t, &raw))
+                }
                 _ => None,
             }
         }
@@ -536,7 +688,8 @@ fn read_fields(
     let email = keep_or!(
         "email",
         email,
-        r.text("email", body.get("email"), 254).and_then(|raw| r.checked("email", EmailAddress::parse(&raw)))
+        r.text("email", body.get("email"), 254)
+            .and_then(|raw| r.checked("email", EmailAddress::parse(&raw)))
     );
     let phone = match old {
         Some(f) if !country_changed && !touched("phone") => f.phone.clone(),
@@ -545,14 +698,33 @@ fn read_fields(
             _ => None,
         },
     };
-    let security = keep_or!("securityOptions", security, r.security(body.get("securityOptions")));
+    let security = keep_or!(
+        "securityOptions",
+        security,
+        r.security(body.get("securityOptions"))
+    );
     let address = keep_or!("address", address, r.address(body.get("address")));
-    let bank_account = keep_or!("bankAccount", bank_account, r.bank_account(body.get("bankAccount")));
-    let rules = keep_or!("rules", rules, r.free_json("rules", body.get("rules"), false));
+    let bank_account = keep_or!(
+        "bankAccount",
+        bank_account,
+        r.bank_account(body.get("bankAccount"))
+    );
+    let rules = keep_or!(
+        "rules",
+        rules,
+        r.free_json("rules", body.get("rules"), false)
+    );
     let kyc = keep_or!("kyc", kyc, r.free_json("kyc", body.get("kyc"), false));
-    let watch_list = keep_or!("watchList", watch_list, r.free_json("watchList", body.get("watchList"), false));
-    let extended_data =
-        keep_or!("extendedData", extended_data, r.free_json("extendedData", body.get("extendedData"), true));
+    let watch_list = keep_or!(
+        "watchList",
+        watch_list,
+        r.free_json("watchList", body.get("watchList"), false)
+    );
+    let extended_data = keep_or!(
+        "extendedData",
+        extended_data,
+        r.free_json("extendedData", body.get("extendedData"), true)
+    );
     PartialFields {
         name,
         lastname,
@@ -585,9 +757,28 @@ fn finish(
     if !r.errors.is_empty() {
         return Err(r.errors);
     }
-    let missing = || vec![FieldError::new("", "internal", "a required field was not read")];
-    let (Some(kind), Some(name), Some(country), Some(document_type), Some(document_number), Some(status)) =
-        (kind, f.name, f.country, f.document_type, f.document_number, status)
+    let missing = || {
+        vec![FieldError::new(
+            "",
+            "internal",
+            "a required field was not read",
+        )]
+    };
+    let (
+        Some(kind),
+        Some(name),
+        Some(country),
+        Some(document_type),
+        Some(document_number),
+        Some(status),
+    ) = (
+        kind,
+        f.name,
+        f.country,
+        f.document_type,
+        f.document_number,
+        status,
+    )
     else {
         return Err(missing());
     };
@@ -785,7 +976,10 @@ pub fn timestamp(micros: i64) -> String {
     let nanos = i128::from(micros) * 1000;
     time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -795,9 +989,16 @@ fn raw(text: &Option<String>) -> Option<&RawValue> {
 
 impl<'a> IdentityOut<'a> {
     /// Renders an identity; `warnings` only for create and update answers.
-    pub fn new(identity: &'a Identity, version: ApiVersion, warnings: Option<&'a [FieldError]>) -> Self {
+    pub fn new(
+        identity: &'a Identity,
+        version: ApiVersion,
+        warnings: Option<&'a [FieldError]>,
+    ) -> Self {
         let legacy = version == ApiVersion::V1;
-        let opt = |value: &'a Option<String>| OptStr { value: value.as_deref(), legacy };
+        let opt = |value: &'a Option<String>| OptStr {
+            value: value.as_deref(),
+            legacy,
+        };
         let f = &identity.fields;
         let children: Vec<ChildOut<'a>> = identity
             .children
@@ -805,7 +1006,10 @@ impl<'a> IdentityOut<'a> {
             .map(|c| ChildOut {
                 id: c.id.to_hex(),
                 name: &c.name,
-                email: OptStr { value: c.email.as_ref().map(EmailAddress::as_str), legacy },
+                email: OptStr {
+                    value: c.email.as_ref().map(EmailAddress::as_str),
+                    legacy,
+                },
             })
             .collect();
         IdentityOut {
@@ -815,8 +1019,14 @@ impl<'a> IdentityOut<'a> {
             lastname: opt(&f.lastname),
             nickname: opt(&f.nickname),
             gender: opt(&f.gender),
-            email: OptStr { value: f.email.as_ref().map(EmailAddress::as_str), legacy },
-            phone: OptStr { value: f.phone.as_ref().map(PhoneNumber::as_str), legacy },
+            email: OptStr {
+                value: f.email.as_ref().map(EmailAddress::as_str),
+                legacy,
+            },
+            phone: OptStr {
+                value: f.phone.as_ref().map(PhoneNumber::as_str),
+                legacy,
+            },
             country: f.country.alpha3(),
             document_type: f.document_type.as_str(),
             document_number: f.document_number.as_str(),
@@ -827,7 +1037,9 @@ impl<'a> IdentityOut<'a> {
                 two_factor_auth: f.security.two_factor_auth,
                 sign_trx: f.security.sign_trx,
                 sign_accounts_operations: f.security.sign_accounts_operations,
-                access_control: AccessControlOut { scopes: &f.security.scopes },
+                access_control: AccessControlOut {
+                    scopes: &f.security.scopes,
+                },
             },
             address: f.address.as_ref().map(|a| AddressOut {
                 administrative_area_level1: opt(&a.administrative_area_level1),
@@ -853,7 +1065,11 @@ impl<'a> IdentityOut<'a> {
             kyc: raw(&f.kyc),
             watch_list: raw(&f.watch_list),
             extended_data: raw(&f.extended_data),
-            children: if legacy && children.is_empty() { None } else { Some(children) },
+            children: if legacy && children.is_empty() {
+                None
+            } else {
+                Some(children)
+            },
             created_at: timestamp(identity.created_at),
             updated_at: timestamp(identity.updated_at),
             version: identity.version,
@@ -866,9 +1082,17 @@ impl<'a> IdentityOut<'a> {
 /// The current identity in request shape (version 2, without server fields and children), the
 /// base a merge patch applies to.
 pub fn patch_base(identity: &Identity) -> Value {
-    let mut value = serde_json::to_value(IdentityOut::new(identity, ApiVersion::V2, None)).unwrap_or(Value::Null);
+    let mut value = serde_json::to_value(IdentityOut::new(identity, ApiVersion::V2, None))
+        .unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
-        for key in ["id", "type", "createdAt", "updatedAt", "version", "children"] {
+        for key in [
+            "id",
+            "type",
+            "createdAt",
+            "updatedAt",
+            "version",
+            "children",
+        ] {
             map.remove(key);
         }
         // Unset values are absent in a merge-patch document, not null.

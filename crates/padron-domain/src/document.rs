@@ -269,7 +269,7 @@ fn rows(country: Country) -> &'static [Row] {
                 Ce,
                 true,
                 false,
-                "9 to 12 letters and digits",
+                "8 to 12 letters and digits",
                 "001234567",
                 "Carné de Extranjería",
             ),
@@ -277,7 +277,7 @@ fn rows(country: Country) -> &'static [Row] {
                 Ruc,
                 true,
                 true,
-                "11 digits starting 10, 15, 16, 17 or 20, last one a check digit",
+                "11 digits starting 10, 15, 17 or 20, last one a check digit",
                 "20512333797",
                 "Registro Único de Contribuyentes",
             ),
@@ -373,9 +373,9 @@ fn rows(country: Country) -> &'static [Row] {
                 Nif,
                 false,
                 true,
-                "a company NIF: letter, 7 digits and a control digit or letter",
+                "9 characters: a company's CIF form (letter, 7 digits, control), or a sole trader's DNI/NIE",
                 "J99216582",
-                "Número de Identificación Fiscal of a legal person",
+                "Número de Identificación Fiscal of an organization",
             ),
         ],
         _ => &[],
@@ -700,7 +700,7 @@ pub(crate) fn two(b: &[u8]) -> u32 {
     dv(b[0]) * 10 + dv(b[1])
 }
 
-/// Collects strict issues: `None` when everything held.
+/// Collects what a validator finds beyond the shape: strict failures and warnings.
 #[derive(Default)]
 pub(crate) struct Findings {
     pub(crate) strict: Vec<Issue>,
@@ -728,6 +728,99 @@ impl Findings {
             value,
             strict: self.strict,
             warnings: self.warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(a3: &str) -> Country {
+        Country::parse(a3).unwrap()
+    }
+
+    #[test]
+    fn every_listed_example_is_valid_and_canonical() {
+        for a3 in [
+            "CHL", "MEX", "BRA", "ARG", "COL", "PER", "URY", "ECU", "USA", "ESP", "FRA",
+        ] {
+            for info in document_types(c(a3)) {
+                let t = info.document_type;
+                let checked = DocumentNumber::parse(c(a3), t, info.example)
+                    .unwrap_or_else(|e| panic!("{a3} {t}: {e}"));
+                assert!(checked.strict.is_empty(), "{a3} {t}: {:?}", checked.strict);
+                assert_eq!(checked.value.as_str(), info.example, "{a3} {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn type_names_parse_with_aliases() {
+        assert_eq!(DocumentType::parse(" run "), Some(DocumentType::Rut));
+        assert_eq!(DocumentType::parse("cnpj"), Some(DocumentType::Cnpj));
+        assert_eq!(
+            DocumentType::parse("Passport"),
+            Some(DocumentType::Passport)
+        );
+        assert_eq!(DocumentType::parse("RUTT"), None);
+        for t in DocumentType::ALL {
+            assert_eq!(DocumentType::parse(t.as_str()), Some(t));
+        }
+    }
+
+    #[test]
+    fn types_are_checked_against_country_and_kind() {
+        use DocumentType::*;
+        use IdentityKind::{Organization, User};
+        let code = |a3: &str, kind, t| check_document_type(c(a3), kind, t).err().map(|i| i.code);
+        assert_eq!(code("CHL", User, Rut), None);
+        assert_eq!(code("CHL", Organization, Rut), None);
+        assert_eq!(code("BRA", User, Cpf), None);
+        assert_eq!(code("BRA", Organization, Cpf), Some("notAllowedForType"));
+        assert_eq!(code("BRA", User, Cnpj), Some("notAllowedForType"));
+        assert_eq!(code("CHL", User, Cpf), Some("unsupportedForCountry"));
+        assert_eq!(code("FRA", User, Passport), None);
+        assert_eq!(
+            code("FRA", Organization, Passport),
+            Some("notAllowedForType")
+        );
+        assert_eq!(document_types(c("FRA")).len(), 1);
+        assert_eq!(document_types(c("ARG")).len(), 4);
+    }
+
+    #[test]
+    fn parse_refuses_unsupported_pairs_and_long_input() {
+        let parse = |a3: &str, t, raw: &str| DocumentNumber::parse(c(a3), t, raw);
+        assert_eq!(
+            parse("CHL", DocumentType::Cpf, "52998224725")
+                .unwrap_err()
+                .code,
+            "unsupportedForCountry"
+        );
+        assert_eq!(
+            parse("CHL", DocumentType::Rut, &"1".repeat(65))
+                .unwrap_err()
+                .code,
+            "tooLong"
+        );
+        let passport = parse("FRA", DocumentType::Passport, "ab-123 45").unwrap();
+        assert_eq!(passport.value.as_str(), "AB12345");
+        assert!(parse("FRA", DocumentType::Passport, "AB12").is_err());
+        assert!(parse("FRA", DocumentType::Passport, "AB12345é").is_err());
+    }
+
+    #[test]
+    fn details_never_echo_the_number() {
+        for (a3, t, raw) in [
+            ("CHL", DocumentType::Rut, "18604011-4"),
+            ("BRA", DocumentType::Cpf, "52998224724"),
+            ("MEX", DocumentType::Rfc, "GODE561231GR9"),
+        ] {
+            let checked = DocumentNumber::parse(c(a3), t, raw).unwrap();
+            for issue in checked.strict.iter().chain(&checked.warnings) {
+                assert!(!issue.detail.contains(&raw[..6]), "{}", issue.detail);
+            }
         }
     }
 }

@@ -64,7 +64,8 @@ impl IdentityRow {
             idv: attrs.idv,
             email: self.email.map(EmailAddress::from_canonical),
             phone: self.phone.map(PhoneNumber::from_canonical),
-            country: Country::parse(&self.country).map_err(|_| corrupt("country", &self.country))?,
+            country: Country::parse(&self.country)
+                .map_err(|_| corrupt("country", &self.country))?,
             document_type: DocumentType::parse(&self.document_type)
                 .ok_or_else(|| corrupt("document type", &self.document_type))?,
             document_number: DocumentNumber::from_canonical(self.document_number),
@@ -115,7 +116,11 @@ impl Columns {
             email: fields.email.as_ref().map(|e| e.as_str().to_owned()),
             email_key: fields.email.as_ref().map(|e| e.key()).unwrap_or_default(),
             phone: fields.phone.as_ref().map(|p| p.as_str().to_owned()),
-            phone_key: fields.phone.as_ref().map(|p| crate::phone_key(p.as_str())).unwrap_or_default(),
+            phone_key: fields
+                .phone
+                .as_ref()
+                .map(|p| crate::phone_key(p.as_str()))
+                .unwrap_or_default(),
             document_key: crate::document_key(fields.document_number.as_str()),
             attributes: attributes::pack(fields),
         }
@@ -125,7 +130,10 @@ impl Columns {
 /// Ids as stored text, deduplicated, first occurrence order kept.
 pub(crate) fn id_strings(ids: &[IdentityId]) -> Vec<String> {
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    ids.iter().filter(|id| seen.insert(**id)).map(|id| id.to_hex()).collect()
+    ids.iter()
+        .filter(|id| seen.insert(**id))
+        .map(|id| id.to_hex())
+        .collect()
 }
 
 /// Expands the [`crate::Store`] implementation for one backend type. The type must provide
@@ -952,16 +960,25 @@ pub(crate) use impl_store;
 
 /// Builds a [`crate::Credential`] from its selected columns.
 pub(crate) fn credential_from_row(
-    (client_id, environment, api_key_hash, secret_hash, level): (String, String, String, String, Option<String>),
+    (client_id, environment, api_key_hash, secret_hash, level): (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+    ),
 ) -> Result<crate::Credential, StoreError> {
     Ok(crate::Credential {
-        environment: crate::Environment::parse(&environment).ok_or_else(|| corrupt("environment", &environment))?,
+        environment: crate::Environment::parse(&environment)
+            .ok_or_else(|| corrupt("environment", &environment))?,
         client_id,
         api_key_hash,
         secret_hash,
         validation_level: match level {
             None => None,
-            Some(l) => Some(padron_domain::ValidationLevel::parse(&l).ok_or_else(|| corrupt("level", &l))?),
+            Some(l) => Some(
+                padron_domain::ValidationLevel::parse(&l).ok_or_else(|| corrupt("level", &l))?,
+            ),
         },
     })
 }

@@ -103,7 +103,8 @@ pub struct Credential {
 impl Credential {
     /// The level in force: the operator's choice or the environment's default.
     pub fn level(&self) -> ValidationLevel {
-        self.validation_level.unwrap_or(self.environment.default_level())
+        self.validation_level
+            .unwrap_or(self.environment.default_level())
     }
 }
 
@@ -251,9 +252,16 @@ pub trait Store: Send + Sync + 'static {
         level: Option<ValidationLevel>,
     ) -> Result<(), StoreError>;
     /// The credential whose API key has this hash.
-    async fn credential_by_api_key(&self, api_key_hash: &str) -> Result<Option<Credential>, StoreError>;
+    async fn credential_by_api_key(
+        &self,
+        api_key_hash: &str,
+    ) -> Result<Option<Credential>, StoreError>;
     /// The credential of one client environment.
-    async fn credential(&self, client_id: &str, env: Environment) -> Result<Option<Credential>, StoreError>;
+    async fn credential(
+        &self,
+        client_id: &str,
+        env: Environment,
+    ) -> Result<Option<Credential>, StoreError>;
 
     /// Every signing key, newest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
@@ -271,7 +279,11 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<Identity, StoreError>;
     /// One live identity with its children.
-    async fn find_identity(&self, tenant: &Tenant, id: IdentityId) -> Result<Option<Identity>, StoreError>;
+    async fn find_identity(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+    ) -> Result<Option<Identity>, StoreError>;
     /// A page of live identities with ids after `after`, in id (creation) order.
     async fn list_identities(
         &self,
@@ -307,7 +319,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// The scopes an identity holds.
-    async fn permissions(&self, tenant: &Tenant, id: IdentityId) -> Result<Vec<Permission>, StoreError>;
+    async fn permissions(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+    ) -> Result<Vec<Permission>, StoreError>;
     /// Grants scopes (permission names are merged with those already held).
     async fn grant_permissions(
         &self,
@@ -342,15 +358,26 @@ pub fn document_key(raw: &str) -> String {
 /// The key the `phone` filter and the uniqueness rule match: `+` and the digits.
 pub fn phone_key(raw: &str) -> String {
     let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() { String::new() } else { format!("+{digits}") }
+    if digits.is_empty() {
+        String::new()
+    } else {
+        format!("+{digits}")
+    }
 }
 
 /// Opens the store a URL names: `sqlite://…` or `postgres://…` (also `postgresql://`).
-pub async fn connect(url: &str, options: &ConnectOptions) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+pub async fn connect(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(PostgresStore::connect(url, options).await?))
+        Ok(std::sync::Arc::new(
+            PostgresStore::connect(url, options).await?,
+        ))
     } else if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::connect(url, options).await?))
+        Ok(std::sync::Arc::new(
+            SqliteStore::connect(url, options).await?,
+        ))
     } else {
         Err(StoreError::UnsupportedUrl)
     }
@@ -369,6 +396,10 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { max_connections: 8, migrate: true, statement_timeout: std::time::Duration::from_secs(5) }
+        Self {
+            max_connections: 8,
+            migrate: true,
+            statement_timeout: std::time::Duration::from_secs(5),
+        }
     }
 }

@@ -18,7 +18,8 @@ impl PostgresStore {
     /// Connects to `url` and applies migrations when asked.
     pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
         let timeout_ms = options.statement_timeout.as_millis().to_string();
-        let connect = PgConnectOptions::from_str(url)?.options([("statement_timeout", timeout_ms.as_str())]);
+        let connect =
+            PgConnectOptions::from_str(url)?.options([("statement_timeout", timeout_ms.as_str())]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .connect_with(connect)
@@ -33,7 +34,9 @@ impl PostgresStore {
     /// Applies pending migrations (sqlx holds an advisory lock meanwhile, so concurrent starts
     /// apply each migration once).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -47,7 +50,11 @@ impl PostgresStore {
 
     async fn lock_links(conn: &mut sqlx::PgConnection, tenant: &Tenant) -> Result<(), sqlx::Error> {
         sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("padron-links:{}:{}", tenant.client_id, tenant.environment.as_str()))
+            .bind(format!(
+                "padron-links:{}:{}",
+                tenant.client_id,
+                tenant.environment.as_str()
+            ))
             .execute(conn)
             .await?;
         Ok(())

@@ -4,7 +4,9 @@
 
 use std::str::FromStr;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::{ConnectOptions, StoreError, Tenant, UniqueRule};
 
@@ -48,7 +50,9 @@ impl SqliteStore {
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.writer)
+            .await?;
         Ok(())
     }
 
@@ -61,7 +65,10 @@ impl SqliteStore {
     }
 
     /// Nothing to lock: the single writer connection already serializes every write.
-    async fn lock_links(_conn: &mut sqlx::SqliteConnection, _tenant: &Tenant) -> Result<(), sqlx::Error> {
+    async fn lock_links(
+        _conn: &mut sqlx::SqliteConnection,
+        _tenant: &Tenant,
+    ) -> Result<(), sqlx::Error> {
         Ok(())
     }
 

@@ -15,13 +15,28 @@ use padron_store::{ConnectOptions, Environment, Store};
 #[command(name = "padron", version, about)]
 pub struct Cli {
     /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "PADRON_DATABASE_URL", default_value = "sqlite://padron.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "PADRON_DATABASE_URL",
+        default_value = "sqlite://padron.db"
+    )]
     pub database: String,
     /// Maximum database connections per process.
-    #[arg(long, global = true, env = "PADRON_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    #[arg(
+        long,
+        global = true,
+        env = "PADRON_DB_MAX_CONNECTIONS",
+        default_value_t = 8
+    )]
     pub db_max_connections: u32,
     /// Statement timeout in milliseconds (PostgreSQL), busy timeout (SQLite).
-    #[arg(long, global = true, env = "PADRON_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
+    #[arg(
+        long,
+        global = true,
+        env = "PADRON_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
     pub db_statement_timeout_ms: u64,
     /// Log format: text or json.
     #[arg(long, global = true, env = "PADRON_LOG_FORMAT", default_value = "text")]
@@ -134,8 +149,12 @@ pub enum ClientCommand {
 
 /// The database URL with any password replaced, for messages.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
@@ -174,13 +193,20 @@ fn unreachable_validate() -> anyhow::Result<()> {
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let store = open_store(cli, true).await?;
-    let state = AppState::new(store.clone()).await.context("failed to load token signing keys")?;
+    let state = AppState::new(store.clone())
+        .await
+        .context("failed to load token signing keys")?;
     let app = padron_api::router(state);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;
-    let addr = listener.local_addr().context("failed to read the listening address")?;
-    println!("padron listening on http://{addr} ({} database)", store.backend());
+    let addr = listener
+        .local_addr()
+        .context("failed to read the listening address")?;
+    println!(
+        "padron listening on http://{addr} ({} database)",
+        store.backend()
+    );
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -229,22 +255,35 @@ async fn client(cli: &Cli, cmd: &ClientCommand) -> anyhow::Result<()> {
                 .await
                 .context("failed to create the client")?;
             if *json {
-                println!("{}", serde_json::to_string(&created).context("failed to encode the client")?);
+                println!(
+                    "{}",
+                    serde_json::to_string(&created).context("failed to encode the client")?
+                );
             } else {
                 println!("clientId: {}", created.client_id);
-                for (env, creds) in [("sandbox", &created.sandbox), ("production", &created.production)] {
+                for (env, creds) in [
+                    ("sandbox", &created.sandbox),
+                    ("production", &created.production),
+                ] {
                     println!("{env}:");
                     println!("  apiKey:       {}", creds.api_key);
                     println!("  clientSecret: {}", creds.client_secret);
                 }
-                println!("Keep these now: they are stored only as hashes and cannot be shown again.");
+                println!(
+                    "Keep these now: they are stored only as hashes and cannot be shown again."
+                );
             }
         }
         ClientCommand::List { json } => {
-            for c in store.list_clients().await.context("failed to list clients")? {
+            for c in store
+                .list_clients()
+                .await
+                .context("failed to list clients")?
+            {
                 let created = padron_api::wire::timestamp(c.created_at);
                 if *json {
-                    let line = serde_json::json!({"clientId": c.id, "name": c.name, "createdAt": created});
+                    let line =
+                        serde_json::json!({"clientId": c.id, "name": c.name, "createdAt": created});
                     println!("{line}");
                 } else {
                     println!("{}\t{}\t{}", c.id, created, c.name);
@@ -257,18 +296,31 @@ async fn client(cli: &Cli, cmd: &ClientCommand) -> anyhow::Result<()> {
             store
                 .rotate_secret(client, env, &auth::hash_secret(&secret), auth::now_micros())
                 .await
-                .with_context(|| format!("failed to rotate the {} secret of client {client}", env.as_str()))?;
+                .with_context(|| {
+                    format!(
+                        "failed to rotate the {} secret of client {client}",
+                        env.as_str()
+                    )
+                })?;
             println!("clientSecret: {secret}");
             println!("Tokens already issued stay valid until they expire.");
         }
-        ClientCommand::Configure { client, env, validation } => {
+        ClientCommand::Configure {
+            client,
+            env,
+            validation,
+        } => {
             let env = Environment::from(*env);
             let level = ValidationLevel::from(*validation);
             store
                 .set_validation_level(client, env, Some(level))
                 .await
                 .with_context(|| format!("failed to configure client {client}"))?;
-            println!("client {client} {}: validation {}", env.as_str(), level.as_str());
+            println!(
+                "client {client} {}: validation {}",
+                env.as_str(),
+                level.as_str()
+            );
         }
     }
     Ok(())
@@ -280,8 +332,14 @@ mod tests {
 
     #[test]
     fn redact_url_hides_only_the_password() {
-        assert_eq!(redact_url("postgres://padron:s3cret@db:5432/p"), "postgres://padron:***@db:5432/p");
-        assert_eq!(redact_url("postgres://padron@db/p"), "postgres://padron@db/p");
+        assert_eq!(
+            redact_url("postgres://padron:s3cret@db:5432/p"),
+            "postgres://padron:***@db:5432/p"
+        );
+        assert_eq!(
+            redact_url("postgres://padron@db/p"),
+            "postgres://padron@db/p"
+        );
         assert_eq!(redact_url("sqlite://padron.db"), "sqlite://padron.db");
     }
 }

@@ -4,7 +4,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use padron_domain::{Checked, Country, DocumentNumber, DocumentType, EmailAddress, Issue, PhoneNumber, ValidationLevel};
+use padron_domain::{
+    Checked, Country, DocumentNumber, DocumentType, EmailAddress, Issue, PhoneNumber,
+    ValidationLevel,
+};
 
 use crate::cli::LevelArg;
 
@@ -36,10 +39,17 @@ struct Outcome {
     result: Result<(String, Vec<Issue>), Vec<Issue>>,
 }
 
-fn apply<T>(field: &'static str, level: ValidationLevel, r: Result<Checked<T>, Issue>, show: impl Fn(T) -> String) -> Outcome {
+fn apply<T>(
+    field: &'static str,
+    level: ValidationLevel,
+    r: Result<Checked<T>, Issue>,
+    show: impl Fn(T) -> String,
+) -> Outcome {
     let result = match r {
         Err(issue) => Err(vec![issue]),
-        Ok(checked) => checked.at_level(level).map(|(v, warnings)| (show(v), warnings)),
+        Ok(checked) => checked
+            .at_level(level)
+            .map(|(v, warnings)| (show(v), warnings)),
     };
     Outcome { field, result }
 }
@@ -65,20 +75,34 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
             println!("documentType: invalid: not a known document type");
             return ExitCode::from(1);
         };
-        outcomes.push(apply("documentNumber", level, DocumentNumber::parse(country, t, number), |d| d.as_str().to_owned()));
+        outcomes.push(apply(
+            "documentNumber",
+            level,
+            DocumentNumber::parse(country, t, number),
+            |d| d.as_str().to_owned(),
+        ));
     }
     if let Some(phone) = &args.phone {
         let Some(country) = country else {
             eprintln!("error: --phone needs --country");
             return ExitCode::from(2);
         };
-        outcomes.push(apply("phone", level, PhoneNumber::parse(phone, country), |p| p.as_str().to_owned()));
+        outcomes.push(apply(
+            "phone",
+            level,
+            PhoneNumber::parse(phone, country),
+            |p| p.as_str().to_owned(),
+        ));
     }
     if let Some(email) = &args.email {
-        outcomes.push(apply("email", level, EmailAddress::parse(email), |e| e.as_str().to_owned()));
+        outcomes.push(apply("email", level, EmailAddress::parse(email), |e| {
+            e.as_str().to_owned()
+        }));
     }
     if outcomes.is_empty() {
-        eprintln!("error: give a document number (with --country and --type), --phone (with --country) or --email");
+        eprintln!(
+            "error: give a document number (with --country and --type), --phone (with --country) or --email"
+        );
         return ExitCode::from(2);
     }
     let mut valid = true;
@@ -98,5 +122,9 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
             }
         }
     }
-    if valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

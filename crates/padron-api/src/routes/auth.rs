@@ -38,7 +38,12 @@ pub async fn issue_token(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let key = api_key(&headers)?;
     let body = body.object()?;
-    let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let field = |name: &str| {
+        body.get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     let (Some(client_id), Some(secret)) = (field("clientId"), field("clientSecret")) else {
         return Err(ApiError::Unauthorized);
     };
@@ -51,6 +56,14 @@ pub async fn issue_token(
     if !secret_matches(secret, &credential.secret_hash) {
         return Err(ApiError::Unauthorized);
     }
-    let token = state.keys.issue(&credential.client_id, env).await.ok_or(ApiError::Internal)?;
-    Ok(Json(TokenResponse { access_token: token, token_type: "Bearer", expires_in: TOKEN_TTL_SECS }))
+    let token = state
+        .keys
+        .issue(&credential.client_id, env)
+        .await
+        .ok_or(ApiError::Internal)?;
+    Ok(Json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: TOKEN_TTL_SECS,
+    }))
 }

@@ -54,9 +54,21 @@ pub async fn create_identity(
     let children = draft.children.unwrap_or_default();
     let identity = state
         .store
-        .create_identity(&caller.tenant, IdentityId::generate(), draft.kind, &draft.fields, &children, now_micros())
+        .create_identity(
+            &caller.tenant,
+            IdentityId::generate(),
+            draft.kind,
+            &draft.fields,
+            &children,
+            now_micros(),
+        )
         .await?;
-    Ok(identity_response(StatusCode::CREATED, &identity, version, Some(&draft.warnings)))
+    Ok(identity_response(
+        StatusCode::CREATED,
+        &identity,
+        version,
+        Some(&draft.warnings),
+    ))
 }
 
 /// `GET /identities/{id}`.
@@ -71,7 +83,11 @@ pub async fn find_identity(
 }
 
 async fn load(state: &AppState, tenant: &Tenant, id: IdentityId) -> Result<Identity, ApiError> {
-    state.store.find_identity(tenant, id).await?.ok_or_else(ApiError::identity_not_found)
+    state
+        .store
+        .find_identity(tenant, id)
+        .await?
+        .ok_or_else(ApiError::identity_not_found)
 }
 
 #[derive(Serialize)]
@@ -102,9 +118,12 @@ fn decode_cursor(raw: &str) -> Option<IdentityId> {
 }
 
 /// Parses the query of `GET /identities`, collecting every bad parameter.
-fn list_query(params: &HashMap<String, String>) -> Result<(IdentityFilter, Option<IdentityId>, u32), ApiError> {
+fn list_query(
+    params: &HashMap<String, String>,
+) -> Result<(IdentityFilter, Option<IdentityId>, u32), ApiError> {
     let mut errors = Vec::new();
-    let mut bad = |field: &str, detail: &str| errors.push(FieldError::new(field, "invalidValue", detail));
+    let mut bad =
+        |field: &str, detail: &str| errors.push(FieldError::new(field, "invalidValue", detail));
     let get = |key: &str| params.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
     let mut filter = IdentityFilter::default();
     let limit = match get("limit") {
@@ -165,7 +184,11 @@ fn list_query(params: &HashMap<String, String>) -> Result<(IdentityFilter, Optio
     filter.phone_key = get("phone").map(padron_store::phone_key);
     filter.document_key = get("documentNumber").map(padron_store::document_key);
     filter.external_id = get("externalId").map(str::to_owned);
-    if errors.is_empty() { Ok((filter, after, limit)) } else { Err(ApiError::Fields(errors)) }
+    if errors.is_empty() {
+        Ok((filter, after, limit))
+    } else {
+        Err(ApiError::Fields(errors))
+    }
 }
 
 /// `GET /identities`: filters, keyset pagination in creation order.
@@ -175,16 +198,31 @@ pub async fn list_identities(
     version: ApiVersion,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = query.map_err(|_| ApiError::InvalidParam("the query string is malformed".to_owned()))?;
+    let Query(params) =
+        query.map_err(|_| ApiError::InvalidParam("the query string is malformed".to_owned()))?;
     let (filter, after, limit) = list_query(&params)?;
     // One extra row tells whether another page exists without a count query.
-    let mut rows = state.store.list_identities(&caller.tenant, &filter, after, limit + 1).await?;
+    let mut rows = state
+        .store
+        .list_identities(&caller.tenant, &filter, after, limit + 1)
+        .await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|i| encode_cursor(i.id)) } else { None };
+    let next = if more {
+        rows.last().map(|i| encode_cursor(i.id))
+    } else {
+        None
+    };
     let page = Page {
-        pagination: Pagination { limit, count: rows.len(), next },
-        data: rows.iter().map(|i| IdentityOut::new(i, version, None)).collect(),
+        pagination: Pagination {
+            limit,
+            count: rows.len(),
+            next,
+        },
+        data: rows
+            .iter()
+            .map(|i| IdentityOut::new(i, version, None))
+            .collect(),
     };
     Ok(Json(page).into_response())
 }
@@ -213,7 +251,9 @@ async fn modify(
         {
             return Err(ApiError::VersionMismatch(current.version));
         }
-        let Some(change) = compute(&current)? else { return Ok((current, Vec::new())) };
+        let Some(change) = compute(&current)? else {
+            return Ok((current, Vec::new()));
+        };
         let update = IdentityUpdate {
             base_version: current.version,
             fields: change.fields,
@@ -229,7 +269,9 @@ async fn modify(
             Err(other) => return Err(other.into()),
         }
     }
-    Err(ApiError::Conflict("the identity is being changed by other requests; retry".to_owned()))
+    Err(ApiError::Conflict(
+        "the identity is being changed by other requests; retry".to_owned(),
+    ))
 }
 
 /// Errors for read-only fields sent with a value other than the current one.
@@ -273,8 +315,11 @@ pub async fn update_identity(
         }
         let mut merged = wire::patch_base(current);
         wire::merge_patch(&mut merged, &mergeable);
-        let Value::Object(merged) = merged else { return Err(ApiError::Internal) };
-        let draft = wire::parse_patch(&merged, &patch, current, caller.level).map_err(ApiError::Fields)?;
+        let Value::Object(merged) = merged else {
+            return Err(ApiError::Internal);
+        };
+        let draft =
+            wire::parse_patch(&merged, &patch, current, caller.level).map_err(ApiError::Fields)?;
         current
             .fields
             .status
@@ -283,10 +328,19 @@ pub async fn update_identity(
         if draft.fields == current.fields && draft.children.is_none() {
             return Ok(None);
         }
-        Ok(Some(Change { fields: draft.fields, children: draft.children, warnings: draft.warnings }))
+        Ok(Some(Change {
+            fields: draft.fields,
+            children: draft.children,
+            warnings: draft.warnings,
+        }))
     })
     .await?;
-    Ok(identity_response(StatusCode::OK, &identity, version, Some(&warnings)))
+    Ok(identity_response(
+        StatusCode::OK,
+        &identity,
+        version,
+        Some(&warnings),
+    ))
 }
 
 /// `DELETE /identities/{id}`: 204; the row stays as a tombstone.
@@ -297,7 +351,10 @@ pub async fn delete_identity(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&id)?;
-    state.store.delete_identity(&caller.tenant, id, if_match(&headers), now_micros()).await?;
+    state
+        .store
+        .delete_identity(&caller.tenant, id, if_match(&headers), now_micros())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -315,7 +372,14 @@ async fn change_children(
     let children = wire::parse_id_list("children", &items).map_err(ApiError::Fields)?;
     let identity = state
         .store
-        .change_children(&caller.tenant, id, change, &children, if_match(&headers), now_micros())
+        .change_children(
+            &caller.tenant,
+            id,
+            change,
+            &children,
+            if_match(&headers),
+            now_micros(),
+        )
         .await?;
     Ok(identity_response(StatusCode::OK, &identity, version, None))
 }
@@ -341,7 +405,16 @@ pub async fn remove_children(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    change_children(state, caller, version, headers, id, body, LinkChange::Remove).await
+    change_children(
+        state,
+        caller,
+        version,
+        headers,
+        id,
+        body,
+        LinkChange::Remove,
+    )
+    .await
 }
 
 /// Replaces `rules` with `compute(current rules)`, checking the size limit.
@@ -353,19 +426,35 @@ async fn change_rules(
     compute: impl Fn(Map<String, Value>) -> Option<Map<String, Value>>,
 ) -> Result<Identity, ApiError> {
     let (identity, _) = modify(state, &caller.tenant, id, if_match(headers), |current| {
-        let rules = match current.fields.rules.as_deref().map(serde_json::from_str::<Value>) {
+        let rules = match current
+            .fields
+            .rules
+            .as_deref()
+            .map(serde_json::from_str::<Value>)
+        {
             Some(Ok(Value::Object(map))) => map,
             _ => Map::new(),
         };
         let new_rules = compute(rules).map(|m| Value::Object(m).to_string());
         if new_rules.as_ref().is_some_and(|t| t.len() > MAX_FREE_JSON) {
-            return Err(ApiError::field("rules", "tooLarge", format!("rules must be at most {MAX_FREE_JSON} bytes of JSON")));
+            return Err(ApiError::field(
+                "rules",
+                "tooLarge",
+                format!("rules must be at most {MAX_FREE_JSON} bytes of JSON"),
+            ));
         }
         if new_rules == current.fields.rules {
             return Ok(None);
         }
-        let fields = IdentityFields { rules: new_rules, ..current.fields.clone() };
-        Ok(Some(Change { fields, children: None, warnings: Vec::new() }))
+        let fields = IdentityFields {
+            rules: new_rules,
+            ..current.fields.clone()
+        };
+        Ok(Some(Change {
+            fields,
+            children: None,
+            warnings: Vec::new(),
+        }))
     })
     .await?;
     Ok(identity)
@@ -412,7 +501,11 @@ pub async fn remove_rules(
             for (i, item) in items.iter().enumerate() {
                 match item.as_str() {
                     Some(k) => keys.push(k.to_owned()),
-                    None => errors.push(FieldError::new(format!("[{i}]"), "invalidType", "rule keys must be strings")),
+                    None => errors.push(FieldError::new(
+                        format!("[{i}]"),
+                        "invalidType",
+                        "rule keys must be strings",
+                    )),
                 }
             }
             if !errors.is_empty() {
@@ -420,7 +513,11 @@ pub async fn remove_rules(
             }
             Some(keys)
         }
-        Some(_) => return Err(ApiError::Parsing("the body must be a JSON array of rule keys".to_owned())),
+        Some(_) => {
+            return Err(ApiError::Parsing(
+                "the body must be a JSON array of rule keys".to_owned(),
+            ));
+        }
     };
     let identity = change_rules(&state, &caller, &headers, id, |mut rules| match &keys {
         None => None,
@@ -452,7 +549,11 @@ pub async fn list_permissions(
     let scopes = state.store.permissions(&caller.tenant, id).await?;
     let out: Vec<PermissionOut> = scopes
         .into_iter()
-        .map(|p| PermissionOut { resource: p.resource, reference: p.reference.to_hex(), permissions: p.permissions })
+        .map(|p| PermissionOut {
+            resource: p.resource,
+            reference: p.reference.to_hex(),
+            permissions: p.permissions,
+        })
         .collect();
     Ok(Json(out).into_response())
 }
@@ -465,13 +566,25 @@ fn parse_grants(items: &[Value]) -> Result<Vec<Permission>, ApiError> {
     let mut grants = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let Some(map) = item.as_object() else {
-            errors.push(FieldError::new(format!("[{i}]"), "invalidType", "each scope must be an object"));
+            errors.push(FieldError::new(
+                format!("[{i}]"),
+                "invalidType",
+                "each scope must be an object",
+            ));
             continue;
         };
-        let resource = match map.get("resource").and_then(Value::as_str).map(|r| r.trim().to_ascii_uppercase()) {
+        let resource = match map
+            .get("resource")
+            .and_then(Value::as_str)
+            .map(|r| r.trim().to_ascii_uppercase())
+        {
             Some(r) if RESOURCES.contains(&r.as_str()) => Some(r),
             Some(_) => {
-                errors.push(FieldError::new(format!("[{i}].resource"), "invalidValue", "resource must be IDENTITY"));
+                errors.push(FieldError::new(
+                    format!("[{i}].resource"),
+                    "invalidValue",
+                    "resource must be IDENTITY",
+                ));
                 None
             }
             None => {
@@ -483,7 +596,11 @@ fn parse_grants(items: &[Value]) -> Result<Vec<Permission>, ApiError> {
             Some(raw) => {
                 let id = IdentityId::parse(raw.trim());
                 if id.is_none() {
-                    errors.push(FieldError::new(format!("[{i}].reference"), "invalidId", "reference must be an identity id"));
+                    errors.push(FieldError::new(
+                        format!("[{i}].reference"),
+                        "invalidId",
+                        "reference must be an identity id",
+                    ));
                 }
                 id
             }
@@ -496,7 +613,12 @@ fn parse_grants(items: &[Value]) -> Result<Vec<Permission>, ApiError> {
             Some(Value::Array(names)) => {
                 let names: Option<Vec<String>> = names
                     .iter()
-                    .map(|n| n.as_str().map(str::trim).filter(|n| !n.is_empty() && n.len() <= 200).map(str::to_owned))
+                    .map(|n| {
+                        n.as_str()
+                            .map(str::trim)
+                            .filter(|n| !n.is_empty() && n.len() <= 200)
+                            .map(str::to_owned)
+                    })
                     .collect();
                 if names.is_none() {
                     errors.push(FieldError::new(
@@ -507,16 +629,32 @@ fn parse_grants(items: &[Value]) -> Result<Vec<Permission>, ApiError> {
                 }
                 names
             }
-            _ => {
+            None | Some(Value::Null) => {
                 errors.push(FieldError::missing(&format!("[{i}].permissions")));
+                None
+            }
+            Some(_) => {
+                errors.push(FieldError::new(
+                    format!("[{i}].permissions"),
+                    "invalidType",
+                    "permissions must be an array of strings",
+                ));
                 None
             }
         };
         if let (Some(resource), Some(reference), Some(permissions)) = (resource, reference, names) {
-            grants.push(Permission { resource, reference, permissions });
+            grants.push(Permission {
+                resource,
+                reference,
+                permissions,
+            });
         }
     }
-    if errors.is_empty() { Ok(grants) } else { Err(ApiError::Fields(errors)) }
+    if errors.is_empty() {
+        Ok(grants)
+    } else {
+        Err(ApiError::Fields(errors))
+    }
 }
 
 /// `POST /identities/{id}/permissions`: grants scopes over other identities; 200 `{}`.
@@ -529,11 +667,27 @@ pub async fn grant_permissions(
 ) -> Result<Response, ApiError> {
     let id = path_id(&id)?;
     let grants = parse_grants(&body.array()?)?;
-    match state.store.grant_permissions(&caller.tenant, id, &grants, if_match(&headers), now_micros()).await {
+    match state
+        .store
+        .grant_permissions(
+            &caller.tenant,
+            id,
+            &grants,
+            if_match(&headers),
+            now_micros(),
+        )
+        .await
+    {
         Ok(()) => Ok(Json(json!({})).into_response()),
         Err(StoreError::UnknownIdentities(ids)) => Err(ApiError::Fields(
             ids.iter()
-                .map(|r| FieldError::new("reference", "unknownIdentity", format!("identity {r} does not exist")))
+                .map(|r| {
+                    FieldError::new(
+                        "reference",
+                        "unknownIdentity",
+                        format!("identity {r} does not exist"),
+                    )
+                })
                 .collect(),
         )),
         Err(other) => Err(other.into()),
@@ -549,6 +703,9 @@ pub async fn revoke_permissions(
 ) -> Result<Response, ApiError> {
     let id = path_id(&id)?;
     let other = path_id(&other)?;
-    state.store.revoke_permissions(&caller.tenant, id, other, if_match(&headers), now_micros()).await?;
+    state
+        .store
+        .revoke_permissions(&caller.tenant, id, other, if_match(&headers), now_micros())
+        .await?;
     Ok(Json(json!({})).into_response())
 }

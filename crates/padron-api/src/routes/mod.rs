@@ -14,13 +14,30 @@ use crate::AppState;
 pub fn api() -> Router<AppState> {
     Router::new()
         .route("/auth", post(auth::issue_token))
-        .route("/identities", post(identities::create_identity).get(identities::list_identities))
+        .route(
+            "/identities",
+            post(identities::create_identity).get(identities::list_identities),
+        )
         .route(
             "/identities/{id}",
-            get(identities::find_identity).patch(identities::update_identity).delete(identities::delete_identity),
+            get(identities::find_identity)
+                .patch(identities::update_identity)
+                .delete(identities::delete_identity),
         )
-        .route("/identities/{id}/children", post(identities::add_children).delete(identities::remove_children))
-        .route("/identities/{id}/rules", post(identities::add_rules).delete(identities::remove_rules))
-        .route("/identities/{id}/permissions", get(identities::list_permissions).post(identities::grant_permissions))
-        .route("/identities/{id}/permissions/{other}", delete(identities::revoke_permissions))
+        .route(
+            "/identities/{id}/children",
+            post(identities::add_children).delete(identities::remove_children),
+        )
+        .route(
+            "/identities/{id}/rules",
+            post(identities::add_rules).delete(identities::remove_rules),
+        )
+        .route(
+            "/identities/{id}/permissions",
+            get(identities::list_permissions).post(identities::grant_permissions),
+        )
+        .route(
+            "/identities/{id}/permissions/{other}",
+            delete(identities::revoke_permissions),
+        )
 }

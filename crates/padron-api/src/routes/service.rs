@@ -1,10 +1,10 @@
 //! Service endpoints without credentials: liveness and readiness.
 
+use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Json;
 use serde_json::json;
 
 use crate::AppState;
@@ -12,7 +12,9 @@ use crate::error::ApiError;
 
 /// `/healthz` and `/readyz`.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// The process is up.

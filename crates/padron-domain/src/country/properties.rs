@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use super::{ar, br, cl, co, ec, es, mx, pe, us, uy};
+use super::{ar, br, cl, co, ec, es, mx, uy};
 use crate::document::{DocumentNumber, DocumentType};
 use crate::{Country, EmailAddress, PhoneNumber};
 
@@ -74,7 +74,8 @@ proptest! {
         // Weights 2..7 modulo 11 catch every single-digit change of the body.
         let changed = change_digit(&b, pos, bump);
         if !changed.starts_with('0') {
-            prop_assert!(strict_fails("CHL", DocumentType::Rut, &format!("{changed}-{check}")));
+            let caught = strict_fails("CHL", DocumentType::Rut, &format!("{changed}-{check}"));
+        prop_assert!(caught);
         }
     }
 
@@ -84,13 +85,15 @@ proptest! {
         if cpf.bytes().any(|b| b != b'0') {
             let dotted = format!("{}.{}.{}-{}", &cpf[..3], &cpf[3..6], &cpf[6..9], &cpf[9..]);
             assert_valid("BRA", DocumentType::Cpf, &dotted, &cpf)?;
-            prop_assert!(strict_fails("BRA", DocumentType::Cpf, &change_digit(&cpf, 10, bump)));
+            let caught = strict_fails("BRA", DocumentType::Cpf, &change_digit(&cpf, 10, bump));
+        prop_assert!(caught);
         }
         let cnpj = format!("{alnum}{}", String::from_utf8(br::cnpj_checks(alnum.as_bytes()).to_vec()).unwrap());
         if !alnum.bytes().all(|b| b == b'0') {
             let written = format!("{}.{}.{}/{}-{}", &cnpj[..2], &cnpj[2..5], &cnpj[5..8], &cnpj[8..12], &cnpj[12..]);
             assert_valid("BRA", DocumentType::Cnpj, &written.to_lowercase(), &cnpj)?;
-            prop_assert!(strict_fails("BRA", DocumentType::Cnpj, &change_digit(&cnpj, 12, bump)));
+            let caught = strict_fails("BRA", DocumentType::Cnpj, &change_digit(&cnpj, 12, bump));
+        prop_assert!(caught);
         }
     }
 
@@ -101,16 +104,19 @@ proptest! {
         let dashed = format!("{}-{}-{}", &cuit[..2], &cuit[2..10], &cuit[10..]);
         assert_valid("ARG", DocumentType::Cuit, &dashed, &cuit)?;
         assert_valid("ARG", DocumentType::Cuil, &cuit, &cuit)?;
-        prop_assert!(strict_fails("ARG", DocumentType::Cuit, &change_digit(&cuit, 10, bump)));
+        let caught = strict_fails("ARG", DocumentType::Cuit, &change_digit(&cuit, 10, bump));
+        prop_assert!(caught);
     }
 
     #[test]
-    fn colombian_nits(body in 1_000_000u64..1_000_000_000_000_000, pos in 0usize..15, bump in 0u8..9) {
+    fn colombian_nits(body in 1_000_000u64..1_000_000_000_000_000, bump in 0u8..9) {
         let b = body.to_string();
         let nit = format!("{b}{}", co::nit_check(b.as_bytes()) as char);
         assert_valid("COL", DocumentType::Nit, &format!("{b}-{}", &nit[b.len()..]), &nit)?;
-        // Prime weights modulo 11 catch every single-digit change.
-        prop_assert!(strict_fails("COL", DocumentType::Nit, &change_digit(&nit, pos % nit.len(), bump)));
+        // Remainders 1 and 10 share the check digit 1, so only a changed check digit is sure to
+        // be caught.
+        let caught = strict_fails("COL", DocumentType::Nit, &change_digit(&nit, nit.len() - 1, bump));
+        prop_assert!(caught);
     }
 
     #[test]
@@ -120,7 +126,8 @@ proptest! {
         assert_valid("ECU", DocumentType::Ci, &check, &check)?;
         assert_valid("ECU", DocumentType::Ruc, &format!("{check}001"), &format!("{check}001"))?;
         // The cédula digit is Luhn: every single-digit change is caught.
-        prop_assert!(strict_fails("ECU", DocumentType::Ci, &change_digit(&check, pos, bump)));
+        let caught = strict_fails("ECU", DocumentType::Ci, &change_digit(&check, pos, bump));
+        prop_assert!(caught);
     }
 
     #[test]
@@ -129,7 +136,8 @@ proptest! {
         let sum: u32 = head.bytes().zip([5, 4, 3, 2, 7, 6, 5, 4, 3, 2]).map(|(d, w)| u32::from(d - b'0') * w).sum();
         let ruc = format!("{head}{}", (11 - sum % 11) % 10);
         assert_valid("PER", DocumentType::Ruc, &ruc, &ruc)?;
-        prop_assert!(strict_fails("PER", DocumentType::Ruc, &change_digit(&ruc, 10, bump)));
+        let caught = strict_fails("PER", DocumentType::Ruc, &change_digit(&ruc, 10, bump));
+        prop_assert!(caught);
     }
 
     #[test]
@@ -137,14 +145,16 @@ proptest! {
         let b = body.to_string();
         let ci = format!("{b}{}", uy::ci_check(b.as_bytes()) as char);
         assert_valid("URY", DocumentType::Ci, &ci, &ci)?;
-        prop_assert!(strict_fails("URY", DocumentType::Ci, &change_digit(&ci, ci.len() - 1, bump)));
+        let caught = strict_fails("URY", DocumentType::Ci, &change_digit(&ci, ci.len() - 1, bump));
+        prop_assert!(caught);
         let head = format!("{office:02}{number:06}001");
         let sum: u32 = head.bytes().zip([4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]).map(|(d, w)| u32::from(d - b'0') * w).sum();
         let check = (11 - sum % 11) % 11;
         if check < 10 {
             let rut = format!("{head}{check}");
             assert_valid("URY", DocumentType::Rut, &rut, &rut)?;
-            prop_assert!(strict_fails("URY", DocumentType::Rut, &change_digit(&rut, pos, bump)));
+            let caught = strict_fails("URY", DocumentType::Rut, &change_digit(&rut, pos, bump));
+        prop_assert!(caught);
         }
     }
 
@@ -153,7 +163,8 @@ proptest! {
         let dni = format!("{n:08}{}", es::dni_letter(format!("{n:08}").as_bytes()) as char);
         assert_valid("ESP", DocumentType::Dni, &dni, &dni)?;
         // Modulo 23 (a prime above 9) catches every single-digit change.
-        prop_assert!(strict_fails("ESP", DocumentType::Dni, &change_digit(&dni, pos, bump)));
+        let caught = strict_fails("ESP", DocumentType::Dni, &change_digit(&dni, pos, bump));
+        prop_assert!(caught);
         let (digit, letter) = es::cif_controls(seven.as_bytes());
         for control in [digit, letter] {
             let cif = format!("{}{seven}{}", entity as char, control as char);

@@ -1,0 +1,287 @@
+//! Children: add, remove, replace; same tenant only; no self-links, no cycles (spec §6.5).
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Caller, TestApp, organization, user, with};
+
+crate::on_both_backends!(
+    patch_children_replaces_the_set_and_shows_each_childs_own_name_and_email,
+    add_and_remove_children_are_idempotent,
+    unknown_or_deleted_children_answer_400_naming_them_and_change_nothing,
+    an_identity_cannot_be_its_own_child,
+    links_cannot_form_a_cycle,
+    an_identity_may_have_several_parents,
+    more_than_a_thousand_children_per_request_answer_400,
+    concurrent_replacements_leave_exactly_one_of_the_requested_sets,
+);
+
+async fn new_user(caller: &Caller<'_>, n: u32) -> String {
+    let body = with(user(n), json!({"email": format!("child{n}@example.com")}));
+    caller.create(body).await["id"].as_str().unwrap().to_owned()
+}
+
+fn ids(identity: &Value) -> Vec<String> {
+    identity["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn patch_children_replaces_the_set_and_shows_each_childs_own_name_and_email(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = new_user(&sandbox, 1).await;
+    let b = new_user(&sandbox, 2).await;
+    let c = new_user(&sandbox, 3).await;
+    let path = format!("/identities/{org}");
+    let body =
+        json!({"children": [{"id": a, "name": "ignored", "email": "ignored@example.com"}, b]});
+    let got = sandbox.patch(&path, body).await;
+    assert_eq!(
+        got.expect(200)["children"],
+        json!([
+            {"id": a, "name": "User 1", "email": "child1@example.com"},
+            {"id": b, "name": "User 2", "email": "child2@example.com"}
+        ])
+    );
+    let got = sandbox.patch(&path, json!({"children": [c]})).await;
+    assert_eq!(ids(got.expect(200)), vec![c.clone()]);
+    // A child's own changes show in its parent.
+    sandbox
+        .patch(&format!("/identities/{c}"), json!({"name": "Renamed"}))
+        .await
+        .expect(200);
+    let got = sandbox.get(&path).await;
+    assert_eq!(got.expect(200)["children"][0]["name"], "Renamed");
+    let got = sandbox.patch(&path, json!({"children": []})).await;
+    assert_eq!(got.expect(200)["children"], json!([]));
+}
+
+async fn add_and_remove_children_are_idempotent(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = new_user(&sandbox, 1).await;
+    let b = new_user(&sandbox, 2).await;
+    let path = format!("/identities/{org}/children");
+    let got = sandbox.post(&path, json!([a, a])).await;
+    assert_eq!(ids(got.expect(200)), vec![a.clone()]);
+    assert_eq!(got.body["version"], 2);
+    let got = sandbox.post(&path, json!([a, b])).await;
+    assert_eq!(ids(got.expect(200)), vec![a.clone(), b.clone()]);
+    let got = sandbox.post(&path, json!([a])).await;
+    assert_eq!(
+        got.expect(200)["version"],
+        3,
+        "adding an existing child changes nothing"
+    );
+    let got = sandbox
+        .call(
+            Method::DELETE,
+            &path,
+            Some(json!([a, "ffffffffffffffffffffffff"])),
+        )
+        .await;
+    assert_eq!(ids(got.expect(200)), vec![b.clone()]);
+    let got = sandbox.call(Method::DELETE, &path, Some(json!([a]))).await;
+    assert_eq!(
+        got.expect(200)["version"],
+        4,
+        "removing a non-child changes nothing"
+    );
+    sandbox
+        .call(Method::DELETE, &path, Some(json!(["nope"])))
+        .await
+        .expect_error(400, "11");
+}
+
+async fn unknown_or_deleted_children_answer_400_naming_them_and_change_nothing(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = new_user(&sandbox, 1).await;
+    let gone = new_user(&sandbox, 2).await;
+    sandbox.delete(&format!("/identities/{gone}")).await;
+    let missing = "ffffffffffffffffffffffff";
+    let res = sandbox
+        .post(
+            &format!("/identities/{org}/children"),
+            json!([a, missing, gone]),
+        )
+        .await;
+    res.expect_error(400, "11");
+    let text = res.body.to_string();
+    assert!(text.contains(missing) && text.contains(&gone), "{text}");
+    assert!(
+        !res.body["errors"].to_string().contains(&a),
+        "only the bad ids are named"
+    );
+    let res = sandbox
+        .patch(
+            &format!("/identities/{org}"),
+            json!({"children": [a, missing], "nickname": "x"}),
+        )
+        .await;
+    res.expect_error(400, "11");
+    let now = sandbox.get(&format!("/identities/{org}")).await;
+    assert_eq!(now.expect(200)["children"], json!([]), "no partial change");
+    assert_eq!(now.body["nickname"], Value::Null);
+    assert_eq!(now.body["version"], 1);
+}
+
+async fn an_identity_cannot_be_its_own_child(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sandbox
+        .post(&format!("/identities/{org}/children"), json!([org]))
+        .await
+        .expect_error(422, "21");
+    sandbox
+        .patch(&format!("/identities/{org}"), json!({"children": [org]}))
+        .await
+        .expect_error(422, "21");
+}
+
+async fn links_cannot_form_a_cycle(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let a = new_user(&sandbox, 1).await;
+    let b = new_user(&sandbox, 2).await;
+    let c = new_user(&sandbox, 3).await;
+    sandbox
+        .post(&format!("/identities/{a}/children"), json!([b]))
+        .await
+        .expect(200);
+    sandbox
+        .post(&format!("/identities/{b}/children"), json!([c]))
+        .await
+        .expect(200);
+    sandbox
+        .post(&format!("/identities/{c}/children"), json!([a]))
+        .await
+        .expect_error(422, "21");
+    sandbox
+        .patch(&format!("/identities/{c}"), json!({"children": [a]}))
+        .await
+        .expect_error(422, "21");
+    sandbox
+        .post(&format!("/identities/{b}/children"), json!([a]))
+        .await
+        .expect_error(422, "21");
+    let got = sandbox.get(&format!("/identities/{c}")).await;
+    assert_eq!(got.expect(200)["children"], json!([]));
+    // A diamond is not a cycle.
+    sandbox
+        .post(&format!("/identities/{a}/children"), json!([c]))
+        .await
+        .expect(200);
+}
+
+async fn an_identity_may_have_several_parents(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org1 = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org2 = sandbox
+        .create(with(
+            organization(),
+            json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
+        ))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = new_user(&sandbox, 1).await;
+    sandbox
+        .post(&format!("/identities/{org1}/children"), json!([a]))
+        .await
+        .expect(200);
+    sandbox
+        .post(&format!("/identities/{org2}/children"), json!([a]))
+        .await
+        .expect(200);
+    for org in [&org1, &org2] {
+        let listed = sandbox.get(&format!("/identities?parentId={org}")).await;
+        assert_eq!(listed.expect(200)["data"][0]["id"], a.as_str());
+    }
+}
+
+async fn more_than_a_thousand_children_per_request_answer_400(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let many: Vec<String> = (0..1001).map(|i| format!("{i:024x}")).collect();
+    sandbox
+        .post(&format!("/identities/{org}/children"), json!(many))
+        .await
+        .expect_error(400, "11");
+}
+
+async fn concurrent_replacements_leave_exactly_one_of_the_requested_sets(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut users = Vec::new();
+    for n in 0..10 {
+        users.push(new_user(&sandbox, n).await);
+    }
+    // 50 requests, each asking for a different set of three children.
+    let sets: Vec<Vec<String>> = (0..50)
+        .map(|i| {
+            (0..3)
+                .map(|k| users[(i + k * 3) % users.len()].clone())
+                .collect()
+        })
+        .collect();
+    let tasks = sets.iter().map(|set| {
+        let sandbox = sandbox.clone();
+        let path = format!("/identities/{org}");
+        async move {
+            sandbox
+                .patch(&path, json!({"children": set}))
+                .await
+                .status
+                .as_u16()
+        }
+    });
+    let statuses = futures_join_all(tasks).await;
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    let got = sandbox.get(&format!("/identities/{org}")).await;
+    let mut final_set = ids(got.expect(200));
+    final_set.sort();
+    assert!(
+        sets.iter().any(|s| {
+            let mut s = s.clone();
+            s.sort();
+            s == final_set
+        }),
+        "the final children {final_set:?} are a mix of requests"
+    );
+}
+
+/// Runs futures concurrently on the current task.
+pub async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    futures_util::future::join_all(futures).await
+}

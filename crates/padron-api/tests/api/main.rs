@@ -1,0 +1,13 @@
+//! API tests: the real router on a fresh database per test, every scenario on SQLite and, when
+//! `PADRON_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod children;
+mod errors;
+mod identities;
+mod listing;
+mod seed_flow;
+mod uniqueness;
+mod validation;
