@@ -495,7 +495,7 @@ pub fn parse_create(
         }
     };
     let status = match read_status(&mut r, body.get("status")) {
-        Some(s) if s == Status::Blocked => {
+        Some(Status::Blocked) => {
             r.error(
                 "status",
                 "invalidValue",
@@ -677,12 +677,13 @@ fn read_fields(
         Some(f) if !type_changed && !touched("documentNumber") => Some(f.document_number.clone()),
         _ => {
             let raw = r.required_text("documentNumber", body.get("documentNumber"), MAX_TEXT);
-            match (raw, country, document_type) {
+            let number = match (raw, country, document_type) {
                 (Some(raw), Some(c), Some(t)) => {
                     r.checked("documentNumber", DocumentNumber::parse(c, t, &raw))
                 }
                 _ => None,
-            }
+            };
+            rfc_length_fits_kind(r, kind, document_type, number)
         }
     };
     let email = keep_or!(
@@ -744,6 +745,35 @@ fn read_fields(
         kyc,
         watch_list,
         extended_data,
+    }
+}
+
+/// Mexico's RFC is 13 characters for a person and 12 for a company (spec §6.2); the domain
+/// check accepts both lengths because only here is the identity type known.
+fn rfc_length_fits_kind(
+    r: &mut Reader,
+    kind: Option<IdentityKind>,
+    document_type: Option<DocumentType>,
+    number: Option<DocumentNumber>,
+) -> Option<DocumentNumber> {
+    let number = number?;
+    if document_type != Some(DocumentType::Rfc) {
+        return Some(number);
+    }
+    let (expected, who) = match kind {
+        Some(IdentityKind::User) => (13, "a person"),
+        Some(IdentityKind::Organization) => (12, "a company"),
+        None => return Some(number),
+    };
+    if number.as_str().chars().count() == expected {
+        Some(number)
+    } else {
+        r.error(
+            "documentNumber",
+            "invalidFormat",
+            format!("documentNumber: the RFC of {who} has {expected} characters"),
+        );
+        None
     }
 }
 

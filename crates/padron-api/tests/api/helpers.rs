@@ -56,15 +56,11 @@ macro_rules! on_both_backends {
 pub struct TestApp {
     pub router: Router,
     pub store: Arc<dyn Store>,
-    pub state: AppState,
     pub client: CreatedClient,
-    pub backend: Backend,
     /// Kept so the SQLite file lives as long as the test.
     _dir: tempfile::TempDir,
     /// The PostgreSQL admin URL and schema to drop at the end.
     pg_schema: Option<(String, String)>,
-    /// The URL the store was opened with.
-    pub database_url: String,
 }
 
 /// An answer: status, headers and JSON body (`Value::Null` when empty).
@@ -188,14 +184,11 @@ impl TestApp {
             .await
             .expect("client");
         Some(TestApp {
-            router: router(state.clone()),
+            router: router(state),
             store,
-            state,
             client,
-            backend,
             _dir: dir,
             pg_schema,
-            database_url: url,
         })
     }
 

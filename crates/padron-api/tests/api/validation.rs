@@ -16,6 +16,7 @@ crate::on_both_backends!(
     emails_must_be_addresses,
     text_limits_are_enforced,
     bank_accounts_need_number_bank_and_currency,
+    mexican_rfcs_have_13_characters_for_people_and_12_for_companies,
 );
 
 fn warning_fields(body: &Value) -> Vec<String> {
@@ -218,4 +219,22 @@ async fn bank_accounts_need_number_bank_and_currency(app: &TestApp) {
         fields,
         vec!["bankAccount.accountNumber", "bankAccount.currency"]
     );
+}
+
+async fn mexican_rfcs_have_13_characters_for_people_and_12_for_companies(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let person = json!({"type": "USER", "name": "Ana", "country": "MEX", "documentType": "RFC", "documentNumber": "GODE561231GR8"});
+    let company = json!({"type": "ORGANIZATION", "name": "Co", "country": "MEX", "documentType": "RFC", "documentNumber": "ABC680524P76"});
+    sandbox.create(person.clone()).await;
+    sandbox.create(company.clone()).await;
+    let swapped = with(person, json!({"type": "ORGANIZATION"}));
+    sandbox
+        .post("/identities", swapped)
+        .await
+        .expect_error(400, "11");
+    let swapped = with(company, json!({"type": "USER"}));
+    sandbox
+        .post("/identities", swapped)
+        .await
+        .expect_error(400, "11");
 }
