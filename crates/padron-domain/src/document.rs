@@ -131,10 +131,26 @@ pub struct DocumentTypeInfo {
     pub organization: bool,
     /// The accepted shape, in words.
     pub format: &'static str,
+    /// How the number is written once canonical (what responses and lookups use), in words.
+    pub canonical: &'static str,
     /// A valid number in canonical form.
     pub example: &'static str,
     /// What the document is.
     pub description: &'static str,
+}
+
+/// The countries of spec §6.2's table, the ones with national document types beyond
+/// `PASSPORT`, in the table's order.
+const DOCUMENT_COUNTRIES: [&str; 10] = [
+    "CHL", "MEX", "BRA", "ARG", "COL", "PER", "URY", "ECU", "USA", "ESP",
+];
+
+/// The countries with national document types (spec §6.2), in the table's order. Every other
+/// country accepts `PASSPORT` only.
+pub fn document_countries() -> impl Iterator<Item = Country> {
+    DOCUMENT_COUNTRIES
+        .into_iter()
+        .filter_map(|a3| Country::parse(a3).ok())
 }
 
 /// One row of the static table: (type, user, organization, format, example, description).
@@ -383,13 +399,21 @@ fn rows(country: Country) -> &'static [Row] {
 }
 
 fn info(
+    country: Country,
     (document_type, user, organization, format, example, description): Row,
 ) -> DocumentTypeInfo {
+    // Spec §6.2: one canonical rule for every document but Chile's RUT, which keeps its dash.
+    let canonical = if country.alpha3() == "CHL" && document_type == DocumentType::Rut {
+        "body of 1 to 9 digits without leading zeros, a dash, the check digit (K upper case)"
+    } else {
+        "letters and digits only, letters upper case, no separators"
+    };
     DocumentTypeInfo {
         document_type,
         user,
         organization,
         format,
+        canonical,
         example,
         description,
     }
@@ -402,7 +426,7 @@ pub fn document_types(country: Country) -> Vec<DocumentTypeInfo> {
         .iter()
         .copied()
         .chain([PASSPORT])
-        .map(info)
+        .map(|row| info(country, row))
         .collect()
 }
 
@@ -787,6 +811,20 @@ mod tests {
         );
         assert_eq!(document_types(c("FRA")).len(), 1);
         assert_eq!(document_types(c("ARG")).len(), 4);
+    }
+
+    #[test]
+    fn document_countries_are_exactly_those_with_national_types() {
+        let listed: Vec<&str> = document_countries().map(Country::alpha3).collect();
+        assert_eq!(listed, DOCUMENT_COUNTRIES);
+        for country in document_countries() {
+            assert!(document_types(country).len() > 1, "{country}");
+        }
+        let rut = &document_types(c("CHL"))[0];
+        assert!(rut.canonical.contains("dash"), "{}", rut.canonical);
+        let uy_rut = &document_types(c("URY"))[1];
+        assert_eq!(uy_rut.document_type, DocumentType::Rut);
+        assert!(uy_rut.canonical.contains("no separators"));
     }
 
     #[test]

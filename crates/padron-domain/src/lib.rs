@@ -14,7 +14,8 @@ pub mod status;
 pub use country::Country;
 pub use currency::is_currency;
 pub use document::{
-    DocumentNumber, DocumentType, DocumentTypeInfo, check_document_type, document_types,
+    DocumentNumber, DocumentType, DocumentTypeInfo, check_document_type, document_countries,
+    document_types,
 };
 pub use email::EmailAddress;
 pub use id::IdentityId;

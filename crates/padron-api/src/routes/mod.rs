@@ -2,6 +2,7 @@
 //! `/sandbox`, each with its [`padron_store::Environment`] as an extension.
 
 pub mod auth;
+pub mod document_types;
 pub mod identities;
 pub mod service;
 
@@ -14,6 +15,10 @@ use crate::AppState;
 pub fn api() -> Router<AppState> {
     Router::new()
         .route("/auth", post(auth::issue_token))
+        .route(
+            "/document-types",
+            get(document_types::list_document_types),
+        )
         .route(
             "/identities",
             post(identities::create_identity).get(identities::list_identities),
