@@ -35,7 +35,7 @@ run_flow() { # name database-url port
 run_flow sqlite "sqlite://$work/padron.db" 18931
 if [ -n "${PADRON_TEST_POSTGRES_URL:-}" ]; then
   db="padron_seed_$$"
-  psql "$PADRON_TEST_POSTGRES_URL" -qc "drop database if exists $db" -c "create database $db"
+  psql "$PADRON_TEST_POSTGRES_URL" -qc "drop database if exists $db" -c "create database $db" 2>&1 | grep -v NOTICE || true
   base="${PADRON_TEST_POSTGRES_URL%/*}"
   run_flow postgres "$base/$db" 18932
   kill "${pids[@]}" 2>/dev/null || true

@@ -127,6 +127,40 @@ impl Columns {
     }
 }
 
+/// How many times a transaction is tried when the database reports a serialization failure or a
+/// deadlock (SQLSTATE 40001 / 40P01): PostgreSQL under SERIALIZABLE and PostgreSQL-compatible
+/// distributed engines (CockroachDB, YugabyteDB) ask clients to retry such transactions.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+/// Whether the database asked for the whole transaction to be retried.
+pub(crate) fn is_retryable(err: &StoreError) -> bool {
+    let StoreError::Database(sqlx::Error::Database(db)) = err else { return false };
+    matches!(db.code().as_deref(), Some("40001") | Some("40P01"))
+}
+
+/// Runs a transaction body (an `async` block's contents), running it again after a short,
+/// growing pause when the database reports a serialization failure. Each attempt starts from
+/// scratch, so nothing of a failed attempt remains. A macro rather than a function taking an
+/// async closure, because the futures of such closures are not provably `Send` today.
+macro_rules! retry {
+    ($body:block) => {{
+        let mut tries: u32 = 0;
+        loop {
+            tries += 1;
+            let result = async $body.await;
+            match result {
+                Err(err) if tries < $crate::backend::MAX_ATTEMPTS && $crate::backend::is_retryable(&err) => {
+                    tracing::debug!(tries, "serialization failure; retrying the transaction");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(tries * tries))).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+pub(crate) use retry;
+
 /// Ids as stored text, deduplicated, first occurrence order kept.
 pub(crate) fn id_strings(ids: &[IdentityId]) -> Vec<String> {
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
@@ -153,28 +187,30 @@ macro_rules! impl_store {
             }
 
             async fn create_client(&self, client: $crate::NewClient) -> Result<(), $crate::StoreError> {
-                let mut tx = self.writer().begin().await?;
-                sqlx::query("insert into clients (id, name, created_at) values ($1, $2, $3)")
-                    .bind(&client.id)
-                    .bind(&client.name)
-                    .bind(client.created_at)
-                    .execute(&mut *tx)
-                    .await?;
-                for (env, key_hash, secret_hash) in &client.credentials {
-                    sqlx::query(
-                        "insert into credentials (client_id, environment, api_key_hash, secret_hash, created_at) \
-                         values ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(&client.id)
-                    .bind(env.as_str())
-                    .bind(key_hash)
-                    .bind(secret_hash)
-                    .bind(client.created_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                $crate::backend::retry!({
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query("insert into clients (id, name, created_at) values ($1, $2, $3)")
+                        .bind(&client.id)
+                        .bind(&client.name)
+                        .bind(client.created_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    for (env, key_hash, secret_hash) in &client.credentials {
+                        sqlx::query(
+                            "insert into credentials (client_id, environment, api_key_hash, secret_hash, created_at) \
+                             values ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(&client.id)
+                        .bind(env.as_str())
+                        .bind(key_hash)
+                        .bind(secret_hash)
+                        .bind(client.created_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                })
             }
 
             async fn list_clients(&self) -> Result<Vec<$crate::ClientSummary>, $crate::StoreError> {
@@ -195,17 +231,19 @@ macro_rules! impl_store {
                 secret_hash: &str,
                 now: i64,
             ) -> Result<(), $crate::StoreError> {
-                let done = sqlx::query(
-                    "update credentials set secret_hash = $1, secret_rotated_at = $2 \
-                     where client_id = $3 and environment = $4",
-                )
-                .bind(secret_hash)
-                .bind(now)
-                .bind(client_id)
-                .bind(env.as_str())
-                .execute(self.writer())
-                .await?;
-                if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+                $crate::backend::retry!({
+                    let done = sqlx::query(
+                        "update credentials set secret_hash = $1, secret_rotated_at = $2 \
+                         where client_id = $3 and environment = $4",
+                    )
+                    .bind(secret_hash)
+                    .bind(now)
+                    .bind(client_id)
+                    .bind(env.as_str())
+                    .execute(self.writer())
+                    .await?;
+                    if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+                })
             }
 
             async fn set_validation_level(
@@ -214,15 +252,17 @@ macro_rules! impl_store {
                 env: $crate::Environment,
                 level: Option<padron_domain::ValidationLevel>,
             ) -> Result<(), $crate::StoreError> {
-                let done = sqlx::query(
-                    "update credentials set validation_level = $1 where client_id = $2 and environment = $3",
-                )
-                .bind(level.map(|l| l.as_str()))
-                .bind(client_id)
-                .bind(env.as_str())
-                .execute(self.writer())
-                .await?;
-                if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+                $crate::backend::retry!({
+                    let done = sqlx::query(
+                        "update credentials set validation_level = $1 where client_id = $2 and environment = $3",
+                    )
+                    .bind(level.map(|l| l.as_str()))
+                    .bind(client_id)
+                    .bind(env.as_str())
+                    .execute(self.writer())
+                    .await?;
+                    if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+                })
             }
 
             async fn credential_by_api_key(
@@ -268,16 +308,18 @@ macro_rules! impl_store {
             }
 
             async fn insert_signing_key(&self, key: &$crate::SigningKey) -> Result<(), $crate::StoreError> {
-                sqlx::query(
-                    "insert into signing_keys (kid, secret, created_at) values ($1, $2, $3) \
-                     on conflict (kid) do nothing",
-                )
-                .bind(&key.kid)
-                .bind(&key.secret)
-                .bind(key.created_at)
-                .execute(self.writer())
-                .await?;
-                Ok(())
+                $crate::backend::retry!({
+                    sqlx::query(
+                        "insert into signing_keys (kid, secret, created_at) values ($1, $2, $3) \
+                         on conflict (kid) do nothing",
+                    )
+                    .bind(&key.kid)
+                    .bind(&key.secret)
+                    .bind(key.created_at)
+                    .execute(self.writer())
+                    .await?;
+                    Ok(())
+                })
             }
 
             async fn create_identity(
@@ -289,53 +331,55 @@ macro_rules! impl_store {
                 children: &[padron_domain::IdentityId],
                 now: i64,
             ) -> Result<padron_domain::Identity, $crate::StoreError> {
-                let cols = $crate::backend::Columns::of(fields);
-                let id_hex = id.to_hex();
-                let mut tx = self.writer().begin().await?;
-                let inserted = sqlx::query(
-                    "insert into identities (client_id, environment, id, kind, name, email, email_key, \
-                     phone, phone_key, country, document_type, document_number, document_key, status, \
-                     external_id, attributes, created_at, updated_at, version) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, 1)",
-                )
-                .bind(&tenant.client_id)
-                .bind(tenant.environment.as_str())
-                .bind(&id_hex)
-                .bind(kind.as_str())
-                .bind(&fields.name)
-                .bind(&cols.email)
-                .bind(&cols.email_key)
-                .bind(&cols.phone)
-                .bind(&cols.phone_key)
-                .bind(fields.country.alpha3())
-                .bind(fields.document_type.as_str())
-                .bind(fields.document_number.as_str())
-                .bind(&cols.document_key)
-                .bind(fields.status.as_str())
-                .bind(&fields.external_id)
-                .bind(&cols.attributes)
-                .bind(now)
-                .execute(&mut *tx)
-                .await;
-                if let Err(err) = inserted {
-                    drop(tx);
-                    return Err(self.duplicate_or(err, tenant, kind, fields).await);
-                }
-                let mut summaries = Vec::new();
-                if !children.is_empty() {
-                    Self::lock_links(&mut tx, tenant).await?;
-                    summaries = Self::live_children(&mut tx, tenant, id, children).await?;
-                    Self::insert_links(&mut tx, tenant, &id_hex, &summaries, now).await?;
-                }
-                tx.commit().await?;
-                Ok(padron_domain::Identity {
-                    id,
-                    kind,
-                    fields: fields.clone(),
-                    children: summaries,
-                    created_at: now,
-                    updated_at: now,
-                    version: 1,
+                $crate::backend::retry!({
+                    let cols = $crate::backend::Columns::of(fields);
+                    let id_hex = id.to_hex();
+                    let mut tx = self.writer().begin().await?;
+                    let inserted = sqlx::query(
+                        "insert into identities (client_id, environment, id, kind, name, email, email_key, \
+                         phone, phone_key, country, document_type, document_number, document_key, status, \
+                         external_id, attributes, created_at, updated_at, version) \
+                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, 1)",
+                    )
+                    .bind(&tenant.client_id)
+                    .bind(tenant.environment.as_str())
+                    .bind(&id_hex)
+                    .bind(kind.as_str())
+                    .bind(&fields.name)
+                    .bind(&cols.email)
+                    .bind(&cols.email_key)
+                    .bind(&cols.phone)
+                    .bind(&cols.phone_key)
+                    .bind(fields.country.alpha3())
+                    .bind(fields.document_type.as_str())
+                    .bind(fields.document_number.as_str())
+                    .bind(&cols.document_key)
+                    .bind(fields.status.as_str())
+                    .bind(&fields.external_id)
+                    .bind(&cols.attributes)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await;
+                    if let Err(err) = inserted {
+                        drop(tx);
+                        return Err(self.duplicate_or(err, tenant, kind, fields).await);
+                    }
+                    let mut summaries = Vec::new();
+                    if !children.is_empty() {
+                        Self::lock_links(&mut tx, tenant).await?;
+                        summaries = Self::live_children(&mut tx, tenant, id, children).await?;
+                        Self::insert_links(&mut tx, tenant, &id_hex, &summaries, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(padron_domain::Identity {
+                        id,
+                        kind,
+                        fields: fields.clone(),
+                        children: summaries,
+                        created_at: now,
+                        updated_at: now,
+                        version: 1,
+                    })
                 })
             }
 
@@ -410,72 +454,74 @@ macro_rules! impl_store {
                 id: padron_domain::IdentityId,
                 update: &$crate::IdentityUpdate,
             ) -> Result<padron_domain::Identity, $crate::StoreError> {
-                let fields = &update.fields;
-                let cols = $crate::backend::Columns::of(fields);
-                let id_hex = id.to_hex();
-                let mut tx = self.writer().begin().await?;
-                let changed = sqlx::query(
-                    "update identities set name = $1, email = $2, email_key = $3, phone = $4, \
-                     phone_key = $5, country = $6, document_type = $7, document_number = $8, \
-                     document_key = $9, status = $10, external_id = $11, attributes = $12, \
-                     updated_at = $13, version = version + 1 \
-                     where client_id = $14 and environment = $15 and id = $16 and deleted_at is null \
-                     and version = $17",
-                )
-                .bind(&fields.name)
-                .bind(&cols.email)
-                .bind(&cols.email_key)
-                .bind(&cols.phone)
-                .bind(&cols.phone_key)
-                .bind(fields.country.alpha3())
-                .bind(fields.document_type.as_str())
-                .bind(fields.document_number.as_str())
-                .bind(&cols.document_key)
-                .bind(fields.status.as_str())
-                .bind(&fields.external_id)
-                .bind(&cols.attributes)
-                .bind(update.now)
-                .bind(&tenant.client_id)
-                .bind(tenant.environment.as_str())
-                .bind(&id_hex)
-                .bind(update.base_version)
-                .execute(&mut *tx)
-                .await;
-                let changed = match changed {
-                    Ok(done) => done.rows_affected(),
-                    Err(err) => {
-                        drop(tx);
-                        let kind = match self.find_identity(tenant, id).await? {
-                            Some(current) => current.kind,
-                            None => return Err($crate::StoreError::NotFound),
-                        };
-                        return Err(self.duplicate_or(err, tenant, kind, fields).await);
-                    }
-                };
-                if changed == 0 {
-                    let current = Self::current_version(&mut tx, tenant, &id_hex).await?;
-                    return Err(match current {
-                        None => $crate::StoreError::NotFound,
-                        Some(current) => $crate::StoreError::VersionMismatch { current },
-                    });
-                }
-                if let Some(children) = &update.children {
-                    Self::lock_links(&mut tx, tenant).await?;
-                    let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
-                    sqlx::query(
-                        "delete from identity_children where client_id = $1 and environment = $2 and parent_id = $3",
+                $crate::backend::retry!({
+                    let fields = &update.fields;
+                    let cols = $crate::backend::Columns::of(fields);
+                    let id_hex = id.to_hex();
+                    let mut tx = self.writer().begin().await?;
+                    let changed = sqlx::query(
+                        "update identities set name = $1, email = $2, email_key = $3, phone = $4, \
+                         phone_key = $5, country = $6, document_type = $7, document_number = $8, \
+                         document_key = $9, status = $10, external_id = $11, attributes = $12, \
+                         updated_at = $13, version = version + 1 \
+                         where client_id = $14 and environment = $15 and id = $16 and deleted_at is null \
+                         and version = $17",
                     )
+                    .bind(&fields.name)
+                    .bind(&cols.email)
+                    .bind(&cols.email_key)
+                    .bind(&cols.phone)
+                    .bind(&cols.phone_key)
+                    .bind(fields.country.alpha3())
+                    .bind(fields.document_type.as_str())
+                    .bind(fields.document_number.as_str())
+                    .bind(&cols.document_key)
+                    .bind(fields.status.as_str())
+                    .bind(&fields.external_id)
+                    .bind(&cols.attributes)
+                    .bind(update.now)
                     .bind(&tenant.client_id)
                     .bind(tenant.environment.as_str())
                     .bind(&id_hex)
+                    .bind(update.base_version)
                     .execute(&mut *tx)
-                    .await?;
-                    Self::insert_links(&mut tx, tenant, &id_hex, &summaries, update.now).await?;
-                    Self::refuse_cycle(&mut tx, tenant, &id_hex).await?;
-                }
-                let identity = Self::load(&mut tx, tenant, id).await?.ok_or($crate::StoreError::NotFound)?;
-                tx.commit().await?;
-                Ok(identity)
+                    .await;
+                    let changed = match changed {
+                        Ok(done) => done.rows_affected(),
+                        Err(err) => {
+                            drop(tx);
+                            let kind = match self.find_identity(tenant, id).await? {
+                                Some(current) => current.kind,
+                                None => return Err($crate::StoreError::NotFound),
+                            };
+                            return Err(self.duplicate_or(err, tenant, kind, fields).await);
+                        }
+                    };
+                    if changed == 0 {
+                        let current = Self::current_version(&mut tx, tenant, &id_hex).await?;
+                        return Err(match current {
+                            None => $crate::StoreError::NotFound,
+                            Some(current) => $crate::StoreError::VersionMismatch { current },
+                        });
+                    }
+                    if let Some(children) = &update.children {
+                        Self::lock_links(&mut tx, tenant).await?;
+                        let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
+                        sqlx::query(
+                            "delete from identity_children where client_id = $1 and environment = $2 and parent_id = $3",
+                        )
+                        .bind(&tenant.client_id)
+                        .bind(tenant.environment.as_str())
+                        .bind(&id_hex)
+                        .execute(&mut *tx)
+                        .await?;
+                        Self::insert_links(&mut tx, tenant, &id_hex, &summaries, update.now).await?;
+                        Self::refuse_cycle(&mut tx, tenant, &id_hex).await?;
+                    }
+                    let identity = Self::load(&mut tx, tenant, id).await?.ok_or($crate::StoreError::NotFound)?;
+                    tx.commit().await?;
+                    Ok(identity)
+                })
             }
 
             async fn change_children(
@@ -487,44 +533,46 @@ macro_rules! impl_store {
                 expected_version: Option<i64>,
                 now: i64,
             ) -> Result<padron_domain::Identity, $crate::StoreError> {
-                let id_hex = id.to_hex();
-                let mut tx = self.writer().begin().await?;
-                Self::lock_links(&mut tx, tenant).await?;
-                Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
-                let touched = match change {
-                    $crate::LinkChange::Add => {
-                        let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
-                        let added = Self::insert_links(&mut tx, tenant, &id_hex, &summaries, now).await?;
-                        Self::refuse_cycle(&mut tx, tenant, &id_hex).await?;
-                        added
-                    }
-                    $crate::LinkChange::Remove => {
-                        let ids = $crate::backend::id_strings(children);
-                        if ids.is_empty() {
-                            0
-                        } else {
-                            let mut q = sqlx::QueryBuilder::<$db>::new(
-                                "delete from identity_children where client_id = ",
-                            );
-                            q.push_bind(&tenant.client_id);
-                            q.push(" and environment = ").push_bind(tenant.environment.as_str());
-                            q.push(" and parent_id = ").push_bind(&id_hex);
-                            q.push(" and child_id in (");
-                            let mut sep = q.separated(", ");
-                            for child in ids {
-                                sep.push_bind(child);
-                            }
-                            q.push(")");
-                            q.build().execute(&mut *tx).await?.rows_affected()
+                $crate::backend::retry!({
+                    let id_hex = id.to_hex();
+                    let mut tx = self.writer().begin().await?;
+                    Self::lock_links(&mut tx, tenant).await?;
+                    Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
+                    let touched = match change {
+                        $crate::LinkChange::Add => {
+                            let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
+                            let added = Self::insert_links(&mut tx, tenant, &id_hex, &summaries, now).await?;
+                            Self::refuse_cycle(&mut tx, tenant, &id_hex).await?;
+                            added
                         }
+                        $crate::LinkChange::Remove => {
+                            let ids = $crate::backend::id_strings(children);
+                            if ids.is_empty() {
+                                0
+                            } else {
+                                let mut q = sqlx::QueryBuilder::<$db>::new(
+                                    "delete from identity_children where client_id = ",
+                                );
+                                q.push_bind(&tenant.client_id);
+                                q.push(" and environment = ").push_bind(tenant.environment.as_str());
+                                q.push(" and parent_id = ").push_bind(&id_hex);
+                                q.push(" and child_id in (");
+                                let mut sep = q.separated(", ");
+                                for child in ids {
+                                    sep.push_bind(child);
+                                }
+                                q.push(")");
+                                q.build().execute(&mut *tx).await?.rows_affected()
+                            }
+                        }
+                    };
+                    if touched > 0 {
+                        Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
                     }
-                };
-                if touched > 0 {
-                    Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
-                }
-                let identity = Self::load(&mut tx, tenant, id).await?.ok_or($crate::StoreError::NotFound)?;
-                tx.commit().await?;
-                Ok(identity)
+                    let identity = Self::load(&mut tx, tenant, id).await?.ok_or($crate::StoreError::NotFound)?;
+                    tx.commit().await?;
+                    Ok(identity)
+                })
             }
 
             async fn delete_identity(
@@ -534,56 +582,58 @@ macro_rules! impl_store {
                 expected_version: Option<i64>,
                 now: i64,
             ) -> Result<(), $crate::StoreError> {
-                let id_hex = id.to_hex();
-                let client = tenant.client_id.as_str();
-                let env = tenant.environment.as_str();
-                let mut tx = self.writer().begin().await?;
-                // Taken first so that a concurrent link to this identity either commits before
-                // the delete (and is removed below) or sees it deleted.
-                Self::lock_links(&mut tx, tenant).await?;
-                Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
-                sqlx::query(
-                    "update identities set deleted_at = $1, updated_at = $1, version = version + 1 \
-                     where client_id = $2 and environment = $3 and id = $4",
-                )
-                .bind(now)
-                .bind(client)
-                .bind(env)
-                .bind(&id_hex)
-                .execute(&mut *tx)
-                .await?;
-                // Parents show this identity in `children`: their representation changes too.
-                sqlx::query(
-                    "update identities set version = version + 1, updated_at = $1 \
-                     where client_id = $2 and environment = $3 and deleted_at is null and id in \
-                     (select parent_id from identity_children where client_id = $2 and environment = $3 and child_id = $4)",
-                )
-                .bind(now)
-                .bind(client)
-                .bind(env)
-                .bind(&id_hex)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "delete from identity_children where client_id = $1 and environment = $2 \
-                     and (parent_id = $3 or child_id = $3)",
-                )
-                .bind(client)
-                .bind(env)
-                .bind(&id_hex)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "delete from identity_permissions where client_id = $1 and environment = $2 \
-                     and (identity_id = $3 or reference_id = $3)",
-                )
-                .bind(client)
-                .bind(env)
-                .bind(&id_hex)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(())
+                $crate::backend::retry!({
+                    let id_hex = id.to_hex();
+                    let client = tenant.client_id.as_str();
+                    let env = tenant.environment.as_str();
+                    let mut tx = self.writer().begin().await?;
+                    // Taken first so that a concurrent link to this identity either commits before
+                    // the delete (and is removed below) or sees it deleted.
+                    Self::lock_links(&mut tx, tenant).await?;
+                    Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
+                    sqlx::query(
+                        "update identities set deleted_at = $1, updated_at = $1, version = version + 1 \
+                         where client_id = $2 and environment = $3 and id = $4",
+                    )
+                    .bind(now)
+                    .bind(client)
+                    .bind(env)
+                    .bind(&id_hex)
+                    .execute(&mut *tx)
+                    .await?;
+                    // Parents show this identity in `children`: their representation changes too.
+                    sqlx::query(
+                        "update identities set version = version + 1, updated_at = $1 \
+                         where client_id = $2 and environment = $3 and deleted_at is null and id in \
+                         (select parent_id from identity_children where client_id = $2 and environment = $3 and child_id = $4)",
+                    )
+                    .bind(now)
+                    .bind(client)
+                    .bind(env)
+                    .bind(&id_hex)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "delete from identity_children where client_id = $1 and environment = $2 \
+                         and (parent_id = $3 or child_id = $3)",
+                    )
+                    .bind(client)
+                    .bind(env)
+                    .bind(&id_hex)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "delete from identity_permissions where client_id = $1 and environment = $2 \
+                         and (identity_id = $3 or reference_id = $3)",
+                    )
+                    .bind(client)
+                    .bind(env)
+                    .bind(&id_hex)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                })
             }
 
             async fn permissions(
@@ -606,48 +656,50 @@ macro_rules! impl_store {
                 expected_version: Option<i64>,
                 now: i64,
             ) -> Result<(), $crate::StoreError> {
-                let id_hex = id.to_hex();
-                let mut tx = self.writer().begin().await?;
-                Self::lock_links(&mut tx, tenant).await?;
-                Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
-                let references: Vec<padron_domain::IdentityId> = grants.iter().map(|g| g.reference).collect();
-                // Reuses the child check: a reference must be a live identity of the tenant.
-                Self::live_identities(&mut tx, tenant, &references).await?;
-                let existing = Self::load_permissions(&mut tx, tenant, &id_hex).await?;
-                for grant in grants {
-                    let mut names: Vec<String> = existing
-                        .iter()
-                        .filter(|p| p.resource == grant.resource && p.reference == grant.reference)
-                        .flat_map(|p| p.permissions.iter().cloned())
-                        .collect();
-                    for name in &grant.permissions {
-                        if !names.contains(name) {
-                            names.push(name.clone());
+                $crate::backend::retry!({
+                    let id_hex = id.to_hex();
+                    let mut tx = self.writer().begin().await?;
+                    Self::lock_links(&mut tx, tenant).await?;
+                    Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
+                    let references: Vec<padron_domain::IdentityId> = grants.iter().map(|g| g.reference).collect();
+                    // Reuses the child check: a reference must be a live identity of the tenant.
+                    Self::live_identities(&mut tx, tenant, &references).await?;
+                    let existing = Self::load_permissions(&mut tx, tenant, &id_hex).await?;
+                    for grant in grants {
+                        let mut names: Vec<String> = existing
+                            .iter()
+                            .filter(|p| p.resource == grant.resource && p.reference == grant.reference)
+                            .flat_map(|p| p.permissions.iter().cloned())
+                            .collect();
+                        for name in &grant.permissions {
+                            if !names.contains(name) {
+                                names.push(name.clone());
+                            }
                         }
+                        let encoded = serde_json::to_string(&names)
+                            .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                        sqlx::query(
+                            "insert into identity_permissions (client_id, environment, identity_id, resource, \
+                             reference_id, permissions, granted_at) values ($1, $2, $3, $4, $5, $6, $7) \
+                             on conflict (client_id, environment, identity_id, resource, reference_id) \
+                             do update set permissions = excluded.permissions, granted_at = excluded.granted_at",
+                        )
+                        .bind(&tenant.client_id)
+                        .bind(tenant.environment.as_str())
+                        .bind(&id_hex)
+                        .bind(&grant.resource)
+                        .bind(grant.reference.to_hex())
+                        .bind(encoded)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
                     }
-                    let encoded = serde_json::to_string(&names)
-                        .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
-                    sqlx::query(
-                        "insert into identity_permissions (client_id, environment, identity_id, resource, \
-                         reference_id, permissions, granted_at) values ($1, $2, $3, $4, $5, $6, $7) \
-                         on conflict (client_id, environment, identity_id, resource, reference_id) \
-                         do update set permissions = excluded.permissions, granted_at = excluded.granted_at",
-                    )
-                    .bind(&tenant.client_id)
-                    .bind(tenant.environment.as_str())
-                    .bind(&id_hex)
-                    .bind(&grant.resource)
-                    .bind(grant.reference.to_hex())
-                    .bind(encoded)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                if !grants.is_empty() {
-                    Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                    if !grants.is_empty() {
+                        Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                })
             }
 
             async fn revoke_permissions(
@@ -658,24 +710,26 @@ macro_rules! impl_store {
                 expected_version: Option<i64>,
                 now: i64,
             ) -> Result<(), $crate::StoreError> {
-                let id_hex = id.to_hex();
-                let mut tx = self.writer().begin().await?;
-                Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
-                let done = sqlx::query(
-                    "delete from identity_permissions where client_id = $1 and environment = $2 \
-                     and identity_id = $3 and reference_id = $4",
-                )
-                .bind(&tenant.client_id)
-                .bind(tenant.environment.as_str())
-                .bind(&id_hex)
-                .bind(reference.to_hex())
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() > 0 {
-                    Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                $crate::backend::retry!({
+                    let id_hex = id.to_hex();
+                    let mut tx = self.writer().begin().await?;
+                    Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
+                    let done = sqlx::query(
+                        "delete from identity_permissions where client_id = $1 and environment = $2 \
+                         and identity_id = $3 and reference_id = $4",
+                    )
+                    .bind(&tenant.client_id)
+                    .bind(tenant.environment.as_str())
+                    .bind(&id_hex)
+                    .bind(reference.to_hex())
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() > 0 {
+                        Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                })
             }
         }
 

@@ -20,8 +20,10 @@ impl PostgresStore {
         let timeout_ms = options.statement_timeout.as_millis().to_string();
         let connect =
             PgConnectOptions::from_str(url)?.options([("statement_timeout", timeout_ms.as_str())]);
+        // Waiting longer for a pooled connection than a statement may run helps nobody.
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.statement_timeout)
             .connect_with(connect)
             .await?;
         let store = Self { pool };

@@ -1,5 +1,8 @@
 //! `padron validate`: checks one document number, phone or email offline with the same
-//! validators the API uses, printing the canonical form or every reason it fails.
+//! validators the API uses, printing the canonical form or every reason it fails; with
+//! `--batch`, checks JSON lines from stdin (see [`batch`]).
+
+mod batch;
 
 use std::process::ExitCode;
 
@@ -14,6 +17,12 @@ use crate::cli::LevelArg;
 /// `padron validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// Read JSON lines from stdin ({"country","documentType","documentNumber"}, {"country",
+    /// "phone"}, {"email"}, or several together) and write one JSON verdict line per input
+    /// line, in order. Exit code 0 when every line is valid, 1 otherwise, 2 on a read or write
+    /// failure.
+    #[arg(long, conflicts_with_all = ["country", "document_type", "phone", "email", "number"])]
+    pub batch: bool,
     /// ISO 3166-1 alpha-3 country of the document or phone.
     #[arg(long)]
     pub country: Option<String>,
@@ -57,6 +66,9 @@ fn apply<T>(
 /// Runs the command; exit code 0 when every given value is valid, 1 otherwise, 2 on usage errors.
 pub fn run(args: &ValidateArgs) -> ExitCode {
     let level = ValidationLevel::from(args.level);
+    if args.batch {
+        return batch::run(level);
+    }
     let country = match args.country.as_deref().map(Country::parse) {
         None => None,
         Some(Ok(c)) => Some(c),

@@ -14,6 +14,8 @@ crate::on_both_backends!(
     an_identity_may_have_several_parents,
     more_than_a_thousand_children_per_request_answer_400,
     concurrent_replacements_leave_exactly_one_of_the_requested_sets,
+    concurrent_opposite_links_never_store_a_cycle,
+    concurrent_delete_and_link_never_leave_a_link_to_a_deleted_identity,
 );
 
 async fn new_user(caller: &Caller<'_>, n: u32) -> String {
@@ -284,4 +286,54 @@ pub async fn futures_join_all<F: std::future::Future>(
     futures: impl IntoIterator<Item = F>,
 ) -> Vec<F::Output> {
     futures_util::future::join_all(futures).await
+}
+
+async fn concurrent_opposite_links_never_store_a_cycle(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    for round in 0..10 {
+        let a = new_user(&sandbox, round * 2).await;
+        let b = new_user(&sandbox, round * 2 + 1).await;
+        let (a_path, b_path) = (format!("/identities/{a}/children"), format!("/identities/{b}/children"));
+        let (ab, ba) = tokio::join!(sandbox.post(&a_path, json!([b])), sandbox.post(&b_path, json!([a])));
+        let statuses = [ab.status.as_u16(), ba.status.as_u16()];
+        assert!(statuses.contains(&422), "one link must be refused: {statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 200 || *s == 422), "{statuses:?}");
+        let a_kids = ids(sandbox.get(&format!("/identities/{a}")).await.expect(200));
+        let b_kids = ids(sandbox.get(&format!("/identities/{b}")).await.expect(200));
+        assert!(!(a_kids.contains(&b) && b_kids.contains(&a)), "a cycle was stored");
+    }
+}
+
+async fn concurrent_delete_and_link_never_leave_a_link_to_a_deleted_identity(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"].as_str().unwrap().to_owned();
+    for round in 0..10 {
+        let child = new_user(&sandbox, round).await;
+        let (link_path, child_path) = (format!("/identities/{org}/children"), format!("/identities/{child}"));
+        let (linked, deleted) = tokio::join!(sandbox.post(&link_path, json!([child])), sandbox.delete(&child_path));
+        assert_eq!(deleted.status.as_u16(), 204);
+        assert!(matches!(linked.status.as_u16(), 200 | 400), "{:#}", linked.body);
+        let kids = ids(sandbox.get(&format!("/identities/{org}")).await.expect(200));
+        assert!(!kids.contains(&child), "round {round}: a deleted identity is still a child");
+        let listed = sandbox.get(&format!("/identities?parentId={org}")).await;
+        assert!(!listed.body.to_string().contains(&child));
+    }
+    // The link table itself holds no row pointing at a deleted identity.
+    let (count,): (i64,) = match app.backend {
+        crate::helpers::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_as("select count(*) from identity_children c join identities i on i.id = c.child_id where i.deleted_at is not null")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+        crate::helpers::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_as("select count(*) from identity_children c join identities i on i.id = c.child_id where i.deleted_at is not null")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count, 0);
 }

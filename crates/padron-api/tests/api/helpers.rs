@@ -61,6 +61,10 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
     /// The PostgreSQL admin URL and schema to drop at the end.
     pg_schema: Option<(String, String)>,
+    /// The URL the store was opened with (a PostgreSQL URL selects the test's schema).
+    pub database_url: String,
+    /// Which backend this app runs on.
+    pub backend: Backend,
 }
 
 /// An answer: status, headers and JSON body (`Value::Null` when empty).
@@ -189,6 +193,8 @@ impl TestApp {
             client,
             _dir: dir,
             pg_schema,
+            database_url: url,
+            backend,
         })
     }
 

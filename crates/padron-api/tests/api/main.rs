@@ -5,9 +5,11 @@ mod helpers;
 
 mod auth;
 mod children;
+mod document_types;
 mod errors;
 mod identities;
 mod listing;
+mod postgres;
 mod seed_flow;
 mod uniqueness;
 mod validation;
