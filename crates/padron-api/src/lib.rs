@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod middleware;
 pub mod routes;
 pub mod wire;
@@ -45,7 +46,14 @@ impl FromRef<AppState> for Arc<dyn Store> {
 
 /// The whole service: the API under `/` (production) and `/sandbox`, and the service endpoints.
 pub fn router(state: AppState) -> Router {
-    let env_routes = |env: Environment| routes::api().layer(axum::Extension(env));
+    let env_routes = |env: Environment| {
+        routes::api()
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                idempotency::idempotency,
+            ))
+            .layer(axum::Extension(env))
+    };
     Router::new()
         .merge(routes::service::routes())
         .merge(env_routes(Environment::Production))

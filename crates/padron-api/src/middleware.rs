@@ -83,7 +83,8 @@ fn is_json(response: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-fn render(err: &ApiError, trace_id: &str) -> Response {
+/// The envelope of `err` as a complete response.
+pub(crate) fn render(err: &ApiError, trace_id: &str) -> Response {
     let (status, _, _) = err.parts();
     let body = serde_json::to_vec(&err.body(trace_id)).unwrap_or_default();
     let mut response = Response::new(Body::from(body));

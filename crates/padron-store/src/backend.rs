@@ -134,7 +134,9 @@ pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
 /// Whether the database asked for the whole transaction to be retried.
 pub(crate) fn is_retryable(err: &StoreError) -> bool {
-    let StoreError::Database(sqlx::Error::Database(db)) = err else { return false };
+    let StoreError::Database(sqlx::Error::Database(db)) = err else {
+        return false;
+    };
     matches!(db.code().as_deref(), Some("40001") | Some("40P01"))
 }
 
@@ -700,6 +702,125 @@ macro_rules! impl_store {
                     tx.commit().await?;
                     Ok(())
                 })
+            }
+
+            async fn begin_idempotent(
+                &self,
+                tenant: &$crate::Tenant,
+                key: &str,
+                fingerprint: &str,
+                now: i64,
+                lease_until: i64,
+                expires_at: i64,
+            ) -> Result<$crate::IdempotencyStart, $crate::StoreError> {
+                $crate::backend::retry!({
+                    let client = tenant.client_id.as_str();
+                    let env = tenant.environment.as_str();
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query(
+                        "delete from idempotency_keys where client_id = $1 and environment = $2 and key = $3 \
+                         and (expires_at <= $4 or (state = 'running' and lease_until <= $4))",
+                    )
+                    .bind(client)
+                    .bind(env)
+                    .bind(key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let inserted = sqlx::query(
+                        "insert into idempotency_keys (client_id, environment, key, fingerprint, state, \
+                         lease_until, created_at, expires_at) values ($1, $2, $3, $4, 'running', $5, $6, $7) \
+                         on conflict do nothing",
+                    )
+                    .bind(client)
+                    .bind(env)
+                    .bind(key)
+                    .bind(fingerprint)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    let outcome = if inserted == 1 {
+                        $crate::IdempotencyStart::Started
+                    } else {
+                        let row: Option<(String, String, Option<i64>, Option<String>, Option<String>)> = sqlx::query_as(
+                            "select fingerprint, state, status, headers, body from idempotency_keys \
+                             where client_id = $1 and environment = $2 and key = $3",
+                        )
+                        .bind(client)
+                        .bind(env)
+                        .bind(key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        match row {
+                            // Freed between the insert and the select: a retry will take it.
+                            None => $crate::IdempotencyStart::InProgress,
+                            Some((stored, _, _, _, _)) if stored != fingerprint => $crate::IdempotencyStart::Mismatch,
+                            Some((_, state, _, _, _)) if state != "done" => $crate::IdempotencyStart::InProgress,
+                            Some((_, _, status, headers, body)) => {
+                                let headers: Vec<(String, String)> = serde_json::from_str(headers.as_deref().unwrap_or("[]"))
+                                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                                $crate::IdempotencyStart::Replay($crate::StoredResponse {
+                                    status: u16::try_from(status.unwrap_or(500)).unwrap_or(500),
+                                    headers,
+                                    body: body.unwrap_or_default(),
+                                })
+                            }
+                        }
+                    };
+                    tx.commit().await?;
+                    Ok(outcome)
+                })
+            }
+
+            async fn finish_idempotent(
+                &self,
+                tenant: &$crate::Tenant,
+                key: &str,
+                response: &$crate::StoredResponse,
+            ) -> Result<(), $crate::StoreError> {
+                let headers = serde_json::to_string(&response.headers)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                $crate::backend::retry!({
+                    sqlx::query(
+                        "update idempotency_keys set state = 'done', status = $1, headers = $2, body = $3 \
+                         where client_id = $4 and environment = $5 and key = $6",
+                    )
+                    .bind(i64::from(response.status))
+                    .bind(&headers)
+                    .bind(&response.body)
+                    .bind(&tenant.client_id)
+                    .bind(tenant.environment.as_str())
+                    .bind(key)
+                    .execute(self.writer())
+                    .await?;
+                    Ok(())
+                })
+            }
+
+            async fn abandon_idempotent(&self, tenant: &$crate::Tenant, key: &str) -> Result<(), $crate::StoreError> {
+                $crate::backend::retry!({
+                    sqlx::query(
+                        "delete from idempotency_keys where client_id = $1 and environment = $2 and key = $3 \
+                         and state = 'running'",
+                    )
+                    .bind(&tenant.client_id)
+                    .bind(tenant.environment.as_str())
+                    .bind(key)
+                    .execute(self.writer())
+                    .await?;
+                    Ok(())
+                })
+            }
+
+            async fn purge_idempotency(&self, now: i64) -> Result<u64, $crate::StoreError> {
+                let done = sqlx::query("delete from idempotency_keys where expires_at <= $1")
+                    .bind(now)
+                    .execute(self.writer())
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             async fn revoke_permissions(

@@ -175,6 +175,31 @@ pub struct Permission {
     pub permissions: Vec<String>,
 }
 
+/// An answer kept for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers worth replaying (`content-type`, `etag`), as name/value pairs.
+    pub headers: Vec<(String, String)>,
+    /// The body, as sent.
+    pub body: String,
+}
+
+/// What [`Store::begin_idempotent`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// The key was free: this request runs and must call `finish_idempotent` or
+    /// `abandon_idempotent`.
+    Started,
+    /// The first request with this key completed: replay its answer.
+    Replay(StoredResponse),
+    /// The key was used for another method, path or body.
+    Mismatch,
+    /// The first request with this key is still running.
+    InProgress,
+}
+
 /// Which uniqueness rule a write broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueRule {
@@ -333,6 +358,30 @@ pub trait Store: Send + Sync + 'static {
         expected_version: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError>;
+    /// Reserves an idempotency key for a request with this fingerprint, or reports what holds it.
+    /// Expired keys, and running ones whose lease ran out (their process died), are replaced.
+    #[allow(clippy::too_many_arguments)]
+    async fn begin_idempotent(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        fingerprint: &str,
+        now: i64,
+        lease_until: i64,
+        expires_at: i64,
+    ) -> Result<IdempotencyStart, StoreError>;
+    /// Stores the answer of a request that reserved `key`.
+    async fn finish_idempotent(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+    /// Frees a reservation whose request failed in a way a retry may fix.
+    async fn abandon_idempotent(&self, tenant: &Tenant, key: &str) -> Result<(), StoreError>;
+    /// Deletes expired idempotency keys; returns how many.
+    async fn purge_idempotency(&self, now: i64) -> Result<u64, StoreError>;
+
     /// Revokes every scope `id` holds over `reference`.
     async fn revoke_permissions(
         &self,

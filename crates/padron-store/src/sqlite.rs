@@ -30,7 +30,11 @@ impl SqliteStore {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(options.statement_timeout.max(std::time::Duration::from_secs(5)))
+            .acquire_timeout(
+                options
+                    .statement_timeout
+                    .max(std::time::Duration::from_secs(5)),
+            )
             .connect_with(connect.clone())
             .await?;
         // An in-memory database exists once per connection: readers must share the writer.

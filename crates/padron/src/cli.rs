@@ -207,6 +207,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         "padron listening on http://{addr} ({} database)",
         store.backend()
     );
+    tokio::spawn(purge_idempotency_keys(store.clone()));
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -223,6 +224,20 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Deletes expired idempotency keys every ten minutes (each process does; the deletes are
+/// idempotent, so several processes on one database need no coordination).
+async fn purge_idempotency_keys(store: Arc<dyn Store>) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match store.purge_idempotency(auth::now_micros()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired idempotency keys deleted"),
+            Err(err) => tracing::warn!(error = ?err, "failed to purge expired idempotency keys"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -7,6 +7,7 @@ mod auth;
 mod children;
 mod document_types;
 mod errors;
+mod idempotency;
 mod identities;
 mod listing;
 mod postgres;
