@@ -293,28 +293,59 @@ async fn concurrent_opposite_links_never_store_a_cycle(app: &TestApp) {
     for round in 0..10 {
         let a = new_user(&sandbox, round * 2).await;
         let b = new_user(&sandbox, round * 2 + 1).await;
-        let (a_path, b_path) = (format!("/identities/{a}/children"), format!("/identities/{b}/children"));
-        let (ab, ba) = tokio::join!(sandbox.post(&a_path, json!([b])), sandbox.post(&b_path, json!([a])));
+        let (a_path, b_path) = (
+            format!("/identities/{a}/children"),
+            format!("/identities/{b}/children"),
+        );
+        let (ab, ba) = tokio::join!(
+            sandbox.post(&a_path, json!([b])),
+            sandbox.post(&b_path, json!([a]))
+        );
         let statuses = [ab.status.as_u16(), ba.status.as_u16()];
-        assert!(statuses.contains(&422), "one link must be refused: {statuses:?}");
-        assert!(statuses.iter().all(|s| *s == 200 || *s == 422), "{statuses:?}");
+        assert!(
+            statuses.contains(&422),
+            "one link must be refused: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 422),
+            "{statuses:?}"
+        );
         let a_kids = ids(sandbox.get(&format!("/identities/{a}")).await.expect(200));
         let b_kids = ids(sandbox.get(&format!("/identities/{b}")).await.expect(200));
-        assert!(!(a_kids.contains(&b) && b_kids.contains(&a)), "a cycle was stored");
+        assert!(
+            !(a_kids.contains(&b) && b_kids.contains(&a)),
+            "a cycle was stored"
+        );
     }
 }
 
 async fn concurrent_delete_and_link_never_leave_a_link_to_a_deleted_identity(app: &TestApp) {
     let sandbox = app.sandbox().await;
-    let org = sandbox.create(organization()).await["id"].as_str().unwrap().to_owned();
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for round in 0..10 {
         let child = new_user(&sandbox, round).await;
-        let (link_path, child_path) = (format!("/identities/{org}/children"), format!("/identities/{child}"));
-        let (linked, deleted) = tokio::join!(sandbox.post(&link_path, json!([child])), sandbox.delete(&child_path));
+        let (link_path, child_path) = (
+            format!("/identities/{org}/children"),
+            format!("/identities/{child}"),
+        );
+        let (linked, deleted) = tokio::join!(
+            sandbox.post(&link_path, json!([child])),
+            sandbox.delete(&child_path)
+        );
         assert_eq!(deleted.status.as_u16(), 204);
-        assert!(matches!(linked.status.as_u16(), 200 | 400), "{:#}", linked.body);
+        assert!(
+            matches!(linked.status.as_u16(), 200 | 400),
+            "{:#}",
+            linked.body
+        );
         let kids = ids(sandbox.get(&format!("/identities/{org}")).await.expect(200));
-        assert!(!kids.contains(&child), "round {round}: a deleted identity is still a child");
+        assert!(
+            !kids.contains(&child),
+            "round {round}: a deleted identity is still a child"
+        );
         let listed = sandbox.get(&format!("/identities?parentId={org}")).await;
         assert!(!listed.body.to_string().contains(&child));
     }
