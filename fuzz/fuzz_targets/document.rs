@@ -1,6 +1,8 @@
 //! Fuzzes `DocumentNumber::parse` over every country of spec §6.2 (and one outside it) and
 //! every document type: the first two bytes pick the pair, the rest is the raw number.
-//! Besides "never panics", it checks that a canonical value parses back to itself.
+//! Besides "never panics", it checks that a canonical value parses back to itself and that a
+//! strictly valid number stays strictly valid once canonical. (The reverse need not hold: a
+//! Peruvian DNI's check character is dropped from the canonical form, and with it its failure.)
 
 #![no_main]
 
@@ -25,9 +27,8 @@ fuzz_target!(|data: &[u8]| {
     let again = DocumentNumber::parse(country, doc_type, canonical)
         .unwrap_or_else(|e| panic!("{country} {doc_type}: canonical {canonical:?} refused: {e}"));
     assert_eq!(again.value.as_str(), canonical, "{country} {doc_type}: not idempotent");
-    assert_eq!(
-        again.strict.is_empty(),
-        first.strict.is_empty(),
-        "{country} {doc_type}: strict verdict changed on {canonical:?}"
+    assert!(
+        !first.strict.is_empty() || again.strict.is_empty(),
+        "{country} {doc_type}: {canonical:?} is strictly valid only before canonicalisation"
     );
 });

@@ -221,8 +221,8 @@ impl From<StoreError> for ApiError {
                 "an identity cannot be its own child and links cannot form a cycle".to_owned(),
             ),
             other => {
-                // Logged once here with its chain; the answer carries only the trace id.
-                tracing::error!(error = ?other, "store failure");
+                // Logged once here; the answer carries only the trace id.
+                tracing::error!(error = %describe(&other), "store failure");
                 ApiError::Internal
             }
         }
@@ -243,5 +243,21 @@ pub fn for_status(status: StatusCode) -> ApiError {
             ApiError::Parsing(s.canonical_reason().unwrap_or("bad request").to_owned())
         }
         _ => ApiError::Internal,
+    }
+}
+
+/// A store failure for the log: the database's code and message, never the `detail` with which
+/// PostgreSQL quotes the row's values (document numbers, emails, phones).
+pub fn describe(err: &StoreError) -> String {
+    match err {
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            format!(
+                "database error {}: {}",
+                db.code().as_deref().unwrap_or("?"),
+                db.message()
+            )
+        }
+        StoreError::Database(other) => format!("database error: {other}"),
+        other => other.to_string(),
     }
 }

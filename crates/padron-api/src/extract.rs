@@ -65,7 +65,6 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let has_content_type = req.headers().contains_key(CONTENT_TYPE);
         let json_type = is_json_content_type(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -74,7 +73,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ApiError::Parsing("the request body could not be read".to_owned())
             }
         })?;
-        if bytes.is_empty() && !has_content_type {
+        // No body is no body, whatever Content-Type the client sends on every request.
+        if bytes.is_empty() {
             return Ok(JsonBody(None));
         }
         if !json_type {
@@ -148,8 +148,9 @@ where
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
+                // The scheme name is case-insensitive (RFC 9110 §11.1).
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
             })
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
@@ -166,6 +167,9 @@ where
             .ok_or(ApiError::Unauthorized)?;
         if claims.sub != credential.client_id || claims.env != env.as_str() {
             return Err(ApiError::Unauthorized);
+        }
+        if let Some(slot) = parts.extensions.get::<crate::middleware::ClientSlot>() {
+            let _ = slot.0.set(credential.client_id.clone());
         }
         let level = credential.level();
         Ok(Caller {

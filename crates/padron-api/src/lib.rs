@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod wire;
@@ -46,8 +47,11 @@ impl FromRef<AppState> for Arc<dyn Store> {
 
 /// The whole service: the API under `/` (production) and `/sandbox`, and the service endpoints.
 pub fn router(state: AppState) -> Router {
+    // Installed before the first request so that every request is counted.
+    metrics::handle();
     let env_routes = |env: Environment| {
         routes::api()
+            .route_layer(axum::middleware::from_fn(middleware::label_route))
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 idempotency::idempotency,

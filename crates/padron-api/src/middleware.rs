@@ -1,6 +1,7 @@
 //! The outermost middleware: gives every request a trace id (echoing `x-request-id`), renders
 //! every error answer as the spec §4 envelope, and logs one line per request.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -16,6 +17,28 @@ use crate::error::{ApiError, PendingError, for_status};
 /// The request's trace id, available to handlers as an extension.
 #[derive(Debug, Clone)]
 pub struct TraceId(pub String);
+
+/// Filled in by authentication so that the request's log line names the client.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSlot(pub Arc<OnceLock<String>>);
+
+/// The route template that matched (`/identities/{id}`), carried out on the response so that
+/// the outer middleware can label logs and metrics without ids in them.
+#[derive(Debug, Clone)]
+struct RouteLabel(String);
+
+/// Route-level middleware: records the matched route template on the response.
+pub(crate) async fn label_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let mut response = next.run(req).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteLabel(route));
+    }
+    response
+}
 
 fn new_trace_id() -> String {
     let bytes: [u8; 16] = rand::random();
@@ -37,11 +60,9 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
         .and_then(accept_request_id)
         .unwrap_or_else(new_trace_id);
     req.extensions_mut().insert(TraceId(trace_id.clone()));
+    let client = ClientSlot::default();
+    req.extensions_mut().insert(client.clone());
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
     let path = req.uri().path().to_owned();
 
     // A panic in a handler becomes a 500 envelope instead of a dropped connection.
@@ -64,11 +85,34 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert("x-request-id", value);
     }
+    // Only the route template is logged and counted: paths carry ids, and bodies, headers and
+    // query strings (which may hold emails, phones and document numbers) are never logged.
+    let route = match response.extensions().get::<RouteLabel>() {
+        Some(RouteLabel(route)) => {
+            if path.starts_with("/sandbox") && !route.starts_with("/sandbox") {
+                format!("/sandbox{route}")
+            } else {
+                route.clone()
+            }
+        }
+        None if matches!(
+            path.as_str(),
+            "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs"
+        ) =>
+        {
+            path
+        }
+        None => "unmatched".to_owned(),
+    };
+    let status = response.status().as_u16();
+    let seconds = started.elapsed().as_secs_f64();
+    crate::metrics::record_request(method.as_str(), &route, status, seconds);
     tracing::info!(
         method = %method,
-        route = route.as_deref().unwrap_or(&path),
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        route = %route,
+        status,
+        latency_ms = seconds * 1000.0,
+        client_id = client.0.get().map(String::as_str).unwrap_or("-"),
         trace_id = %trace_id,
         "request"
     );

@@ -535,14 +535,29 @@ pub fn parse_patch(
                 r.errors.push(FieldError::missing("status"));
                 None
             }
+            // An empty status clears a required field, like null.
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                r.errors.push(FieldError::missing("status"));
+                None
+            }
             value => read_status(&mut r, value),
         }
     } else {
         Some(current.fields.status)
     };
+    // `twoFactorEnabled` is an alias: sent alone in a patch, it replaces the stored
+    // `twoFactorAuth` instead of contradicting it.
+    let alias_only = patch
+        .get("securityOptions")
+        .and_then(Value::as_object)
+        .is_some_and(|p| p.contains_key("twoFactorEnabled") && !p.contains_key("twoFactorAuth"));
+    let mut merged = merged.clone();
+    if alias_only && let Some(Value::Object(security)) = merged.get_mut("securityOptions") {
+        security.remove("twoFactorAuth");
+    }
     let fields = read_fields(
         &mut r,
-        merged,
+        &merged,
         Some(current.kind),
         Some((&current.fields, &touched)),
     );
@@ -787,13 +802,6 @@ fn finish(
     if !r.errors.is_empty() {
         return Err(r.errors);
     }
-    let missing = || {
-        vec![FieldError::new(
-            "",
-            "internal",
-            "a required field was not read",
-        )]
-    };
     let (
         Some(kind),
         Some(name),
@@ -803,14 +811,29 @@ fn finish(
         Some(status),
     ) = (
         kind,
-        f.name,
+        f.name.clone(),
         f.country,
         f.document_type,
-        f.document_number,
+        f.document_number.clone(),
         status,
     )
     else {
-        return Err(missing());
+        // Every reader records an error when it yields nothing for a required field; should one
+        // not, the client still learns which field is missing.
+        let missing: Vec<FieldError> = [
+            ("type", kind.is_none()),
+            ("name", f.name.is_none()),
+            ("country", f.country.is_none()),
+            ("documentType", f.document_type.is_none()),
+            ("documentNumber", f.document_number.is_none()),
+            ("status", status.is_none()),
+        ]
+        .into_iter()
+        .filter(|(_, absent)| *absent)
+        .map(|(field, _)| FieldError::missing(field))
+        .collect();
+        tracing::warn!(fields = ?missing.iter().map(|m| &m.field).collect::<Vec<_>>(), "required field read without an error");
+        return Err(missing);
     };
     Ok(Draft {
         kind,

@@ -173,7 +173,7 @@ pub(crate) fn id_strings(ids: &[IdentityId]) -> Vec<String> {
 }
 
 /// Expands the [`crate::Store`] implementation for one backend type. The type must provide
-/// `reader()`, `writer()`, `lock_links(tx, tenant)`, `unique_rule(err)` and the row-lock
+/// `reader()`, `writer()`, `begin_write()`, `lock_links(tx, tenant)`, `unique_rule(err)` and the row-lock
 /// suffixes `FOR_SHARE` / `FOR_UPDATE`.
 macro_rules! impl_store {
     ($store:ty, $db:ty, $name:literal) => {
@@ -183,6 +183,10 @@ macro_rules! impl_store {
                 $name
             }
 
+            fn pool_stats(&self) -> $crate::PoolStats {
+                self.stats()
+            }
+
             async fn ping(&self) -> Result<(), $crate::StoreError> {
                 sqlx::query("select 1").execute(self.reader()).await?;
                 Ok(())
@@ -190,7 +194,7 @@ macro_rules! impl_store {
 
             async fn create_client(&self, client: $crate::NewClient) -> Result<(), $crate::StoreError> {
                 $crate::backend::retry!({
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self.begin_write().await?;
                     sqlx::query("insert into clients (id, name, created_at) values ($1, $2, $3)")
                         .bind(&client.id)
                         .bind(&client.name)
@@ -336,7 +340,7 @@ macro_rules! impl_store {
                 $crate::backend::retry!({
                     let cols = $crate::backend::Columns::of(fields);
                     let id_hex = id.to_hex();
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self.begin_write().await?;
                     let inserted = sqlx::query(
                         "insert into identities (client_id, environment, id, kind, name, email, email_key, \
                          phone, phone_key, country, document_type, document_number, document_key, status, \
@@ -391,7 +395,7 @@ macro_rules! impl_store {
                 id: padron_domain::IdentityId,
             ) -> Result<Option<padron_domain::Identity>, $crate::StoreError> {
                 let mut conn = self.reader().acquire().await?;
-                Self::load(&mut conn, tenant, id).await
+                Self::load(&mut conn, tenant, id, false).await
             }
 
             async fn list_identities(
@@ -450,24 +454,38 @@ macro_rules! impl_store {
                     .collect()
             }
 
-            async fn update_identity(
+            async fn modify_identity(
                 &self,
                 tenant: &$crate::Tenant,
                 id: padron_domain::IdentityId,
-                update: &$crate::IdentityUpdate,
-            ) -> Result<padron_domain::Identity, $crate::StoreError> {
+                edit: &$crate::IdentityEdit<'_>,
+            ) -> Result<$crate::Modified, $crate::StoreError> {
                 $crate::backend::retry!({
-                    let fields = &update.fields;
-                    let cols = $crate::backend::Columns::of(fields);
                     let id_hex = id.to_hex();
-                    let mut tx = self.writer().begin().await?;
-                    let changed = sqlx::query(
+                    let mut tx = self.begin_write().await?;
+                    // Every path that changes links takes the tenant's link lock before any row
+                    // lock; taking them in one order everywhere is what keeps them deadlock-free.
+                    if edit.replaces_children {
+                        Self::lock_links(&mut tx, tenant).await?;
+                    }
+                    let current = Self::load(&mut tx, tenant, id, true).await?.ok_or($crate::StoreError::NotFound)?;
+                    if edit.expected_version.is_some_and(|v| v != current.version) {
+                        return Err($crate::StoreError::VersionMismatch { current: current.version });
+                    }
+                    let Some(change) = (edit.change)(&current).map_err($crate::StoreError::Rejected)? else {
+                        return Ok($crate::Modified { identity: current, changed: false });
+                    };
+                    if change.children.is_some() && !edit.replaces_children {
+                        return Err($crate::StoreError::Corrupt("children changed without the link lock".into()));
+                    }
+                    let fields = &change.fields;
+                    let cols = $crate::backend::Columns::of(fields);
+                    let updated = sqlx::query(
                         "update identities set name = $1, email = $2, email_key = $3, phone = $4, \
                          phone_key = $5, country = $6, document_type = $7, document_number = $8, \
                          document_key = $9, status = $10, external_id = $11, attributes = $12, \
                          updated_at = $13, version = version + 1 \
-                         where client_id = $14 and environment = $15 and id = $16 and deleted_at is null \
-                         and version = $17",
+                         where client_id = $14 and environment = $15 and id = $16",
                     )
                     .bind(&fields.name)
                     .bind(&cols.email)
@@ -481,33 +499,17 @@ macro_rules! impl_store {
                     .bind(fields.status.as_str())
                     .bind(&fields.external_id)
                     .bind(&cols.attributes)
-                    .bind(update.now)
+                    .bind(edit.now)
                     .bind(&tenant.client_id)
                     .bind(tenant.environment.as_str())
                     .bind(&id_hex)
-                    .bind(update.base_version)
                     .execute(&mut *tx)
                     .await;
-                    let changed = match changed {
-                        Ok(done) => done.rows_affected(),
-                        Err(err) => {
-                            drop(tx);
-                            let kind = match self.find_identity(tenant, id).await? {
-                                Some(current) => current.kind,
-                                None => return Err($crate::StoreError::NotFound),
-                            };
-                            return Err(self.duplicate_or(err, tenant, kind, fields).await);
-                        }
-                    };
-                    if changed == 0 {
-                        let current = Self::current_version(&mut tx, tenant, &id_hex).await?;
-                        return Err(match current {
-                            None => $crate::StoreError::NotFound,
-                            Some(current) => $crate::StoreError::VersionMismatch { current },
-                        });
+                    if let Err(err) = updated {
+                        drop(tx);
+                        return Err(self.duplicate_or(err, tenant, current.kind, fields).await);
                     }
-                    if let Some(children) = &update.children {
-                        Self::lock_links(&mut tx, tenant).await?;
+                    if let Some(children) = &change.children {
                         let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
                         sqlx::query(
                             "delete from identity_children where client_id = $1 and environment = $2 and parent_id = $3",
@@ -517,12 +519,12 @@ macro_rules! impl_store {
                         .bind(&id_hex)
                         .execute(&mut *tx)
                         .await?;
-                        Self::insert_links(&mut tx, tenant, &id_hex, &summaries, update.now).await?;
+                        Self::insert_links(&mut tx, tenant, &id_hex, &summaries, edit.now).await?;
                         Self::refuse_cycle(&mut tx, tenant, &id_hex).await?;
                     }
-                    let identity = Self::load(&mut tx, tenant, id).await?.ok_or($crate::StoreError::NotFound)?;
+                    let identity = Self::load(&mut tx, tenant, id, false).await?.ok_or($crate::StoreError::NotFound)?;
                     tx.commit().await?;
-                    Ok(identity)
+                    Ok($crate::Modified { identity, changed: true })
                 })
             }
 
@@ -537,7 +539,7 @@ macro_rules! impl_store {
             ) -> Result<padron_domain::Identity, $crate::StoreError> {
                 $crate::backend::retry!({
                     let id_hex = id.to_hex();
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self.begin_write().await?;
                     Self::lock_links(&mut tx, tenant).await?;
                     Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
                     let touched = match change {
@@ -571,7 +573,7 @@ macro_rules! impl_store {
                     if touched > 0 {
                         Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
                     }
-                    let identity = Self::load(&mut tx, tenant, id).await?.ok_or($crate::StoreError::NotFound)?;
+                    let identity = Self::load(&mut tx, tenant, id, false).await?.ok_or($crate::StoreError::NotFound)?;
                     tx.commit().await?;
                     Ok(identity)
                 })
@@ -588,7 +590,7 @@ macro_rules! impl_store {
                     let id_hex = id.to_hex();
                     let client = tenant.client_id.as_str();
                     let env = tenant.environment.as_str();
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self.begin_write().await?;
                     // Taken first so that a concurrent link to this identity either commits before
                     // the delete (and is removed below) or sees it deleted.
                     Self::lock_links(&mut tx, tenant).await?;
@@ -644,7 +646,7 @@ macro_rules! impl_store {
                 id: padron_domain::IdentityId,
             ) -> Result<Vec<$crate::Permission>, $crate::StoreError> {
                 let mut conn = self.reader().acquire().await?;
-                if Self::current_version(&mut conn, tenant, &id.to_hex()).await?.is_none() {
+                if Self::current_version(&mut conn, tenant, &id.to_hex(), false).await?.is_none() {
                     return Err($crate::StoreError::NotFound);
                 }
                 Self::load_permissions(&mut conn, tenant, &id.to_hex()).await
@@ -660,37 +662,47 @@ macro_rules! impl_store {
             ) -> Result<(), $crate::StoreError> {
                 $crate::backend::retry!({
                     let id_hex = id.to_hex();
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self.begin_write().await?;
                     Self::lock_links(&mut tx, tenant).await?;
                     Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
                     let references: Vec<padron_domain::IdentityId> = grants.iter().map(|g| g.reference).collect();
                     // Reuses the child check: a reference must be a live identity of the tenant.
                     Self::live_identities(&mut tx, tenant, &references).await?;
-                    let existing = Self::load_permissions(&mut tx, tenant, &id_hex).await?;
+                    // Names already held and names granted twice in this request are merged,
+                    // so each (resource, reference) ends up as one row holding the union.
+                    let mut merged: Vec<$crate::Permission> = Self::load_permissions(&mut tx, tenant, &id_hex).await?;
+                    let mut touched: Vec<(String, padron_domain::IdentityId)> = Vec::new();
                     for grant in grants {
-                        let mut names: Vec<String> = existing
-                            .iter()
-                            .filter(|p| p.resource == grant.resource && p.reference == grant.reference)
-                            .flat_map(|p| p.permissions.iter().cloned())
-                            .collect();
+                        let slot = match merged.iter().position(|p| p.resource == grant.resource && p.reference == grant.reference) {
+                            Some(i) => i,
+                            None => {
+                                merged.push($crate::Permission { permissions: Vec::new(), ..grant.clone() });
+                                merged.len() - 1
+                            }
+                        };
                         for name in &grant.permissions {
-                            if !names.contains(name) {
-                                names.push(name.clone());
+                            if !merged[slot].permissions.contains(name) {
+                                merged[slot].permissions.push(name.clone());
                             }
                         }
-                        let encoded = serde_json::to_string(&names)
+                        if !touched.contains(&(grant.resource.clone(), grant.reference)) {
+                            touched.push((grant.resource.clone(), grant.reference));
+                        }
+                    }
+                    for p in merged.iter().filter(|p| touched.contains(&(p.resource.clone(), p.reference))) {
+                        let encoded = serde_json::to_string(&p.permissions)
                             .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
                         sqlx::query(
                             "insert into identity_permissions (client_id, environment, identity_id, resource, \
                              reference_id, permissions, granted_at) values ($1, $2, $3, $4, $5, $6, $7) \
                              on conflict (client_id, environment, identity_id, resource, reference_id) \
-                             do update set permissions = excluded.permissions, granted_at = excluded.granted_at",
+                             do update set permissions = excluded.permissions",
                         )
                         .bind(&tenant.client_id)
                         .bind(tenant.environment.as_str())
                         .bind(&id_hex)
-                        .bind(&grant.resource)
-                        .bind(grant.reference.to_hex())
+                        .bind(&p.resource)
+                        .bind(p.reference.to_hex())
                         .bind(encoded)
                         .bind(now)
                         .execute(&mut *tx)
@@ -716,7 +728,7 @@ macro_rules! impl_store {
                 $crate::backend::retry!({
                     let client = tenant.client_id.as_str();
                     let env = tenant.environment.as_str();
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self.begin_write().await?;
                     sqlx::query(
                         "delete from idempotency_keys where client_id = $1 and environment = $2 and key = $3 \
                          and (expires_at <= $4 or (state = 'running' and lease_until <= $4))",
@@ -833,7 +845,7 @@ macro_rules! impl_store {
             ) -> Result<(), $crate::StoreError> {
                 $crate::backend::retry!({
                     let id_hex = id.to_hex();
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self.begin_write().await?;
                     Self::check_version(&mut tx, tenant, &id_hex, expected_version).await?;
                     let done = sqlx::query(
                         "delete from identity_permissions where client_id = $1 and environment = $2 \
@@ -855,18 +867,21 @@ macro_rules! impl_store {
         }
 
         impl $store {
-            /// Reads one live identity and its children on `conn`.
+            /// Reads one live identity and its children on `conn`; `lock` also locks its row
+            /// until the transaction ends (where the backend has row locks).
             async fn load(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 tenant: &$crate::Tenant,
                 id: padron_domain::IdentityId,
+                lock: bool,
             ) -> Result<Option<padron_domain::Identity>, $crate::StoreError> {
                 let id_hex = id.to_hex();
                 // Only constant text is spliced in.
                 let row: Option<$crate::backend::IdentityRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "select {} from identities where client_id = $1 and environment = $2 and id = $3 \
-                     and deleted_at is null",
-                    $crate::backend::IDENTITY_COLUMNS
+                     and deleted_at is null{}",
+                    $crate::backend::IDENTITY_COLUMNS,
+                    if lock { Self::FOR_UPDATE } else { "" }
                 )))
                 .bind(&tenant.client_id)
                 .bind(tenant.environment.as_str())
@@ -1018,16 +1033,18 @@ macro_rules! impl_store {
                 if hits > 0 { Err($crate::StoreError::Cycle) } else { Ok(()) }
             }
 
-            /// The version of a live identity, locking its row where the backend can.
+            /// The version of a live identity; `lock` also locks its row until the transaction
+            /// ends (where the backend has row locks).
             async fn current_version(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 tenant: &$crate::Tenant,
                 id: &str,
+                lock: bool,
             ) -> Result<Option<i64>, $crate::StoreError> {
                 let row: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "select version from identities where client_id = $1 and environment = $2 and id = $3 \
                      and deleted_at is null{}",
-                    Self::FOR_UPDATE
+                    if lock { Self::FOR_UPDATE } else { "" }
                 )))
                 .bind(&tenant.client_id)
                 .bind(tenant.environment.as_str())
@@ -1044,7 +1061,7 @@ macro_rules! impl_store {
                 id: &str,
                 expected: Option<i64>,
             ) -> Result<i64, $crate::StoreError> {
-                match Self::current_version(conn, tenant, id).await? {
+                match Self::current_version(conn, tenant, id, true).await? {
                     None => Err($crate::StoreError::NotFound),
                     Some(current) if expected.is_some_and(|e| e != current) => {
                         Err($crate::StoreError::VersionMismatch { current })

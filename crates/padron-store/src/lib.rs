@@ -142,17 +142,44 @@ pub struct IdentityFilter {
     pub parent_id: Option<IdentityId>,
 }
 
-/// A change to an existing identity, applied only if the identity is still at `base_version`.
+/// A change computed from the current identity: the full new set of fields and, when `Some`,
+/// the whole new set of children.
 #[derive(Debug, Clone)]
-pub struct IdentityUpdate {
-    /// The version the change was computed from.
-    pub base_version: i64,
-    /// The full new set of fields.
+pub struct IdentityChange {
+    /// The complete new fields.
     pub fields: IdentityFields,
-    /// `Some` replaces the whole set of children.
+    /// `Some` replaces the children.
     pub children: Option<Vec<IdentityId>>,
+}
+
+/// Computes a change from the current identity inside the write transaction: `Ok(None)` means
+/// "nothing to change"; an `Err` aborts the transaction and comes back as
+/// [`StoreError::Rejected`].
+pub type ChangeFn<'a> =
+    dyn Fn(&Identity) -> Result<Option<IdentityChange>, BoxError> + Send + Sync + 'a;
+
+/// Any error a [`ChangeFn`] returns.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A read-modify-write of one identity, done under the identity's row lock.
+pub struct IdentityEdit<'a> {
+    /// Fail with [`StoreError::VersionMismatch`] unless the identity is at this version.
+    pub expected_version: Option<i64>,
+    /// Whether the change may replace the children (takes the tenant's link lock first).
+    pub replaces_children: bool,
     /// Time of the change, Unix microseconds.
     pub now: i64,
+    /// The change.
+    pub change: &'a ChangeFn<'a>,
+}
+
+/// The outcome of [`Store::modify_identity`].
+#[derive(Debug, Clone)]
+pub struct Modified {
+    /// The identity after the change.
+    pub identity: Identity,
+    /// False when the change function found nothing to change (no new version).
+    pub changed: bool,
 }
 
 /// How child links change.
@@ -244,6 +271,9 @@ pub enum StoreError {
     /// The database URL names no supported backend.
     #[error("unsupported database URL: it must start with sqlite: or postgres://")]
     UnsupportedUrl,
+    /// The change function refused the change; the error is the caller's own.
+    #[error("change rejected: {0}")]
+    Rejected(BoxError),
     /// A stored row could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -256,6 +286,8 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Connections open and idle in the pools, for metrics.
+    fn pool_stats(&self) -> PoolStats;
 
     /// Stores a client and its credentials.
     async fn create_client(&self, client: NewClient) -> Result<(), StoreError>;
@@ -317,13 +349,14 @@ pub trait Store: Send + Sync + 'static {
         after: Option<IdentityId>,
         limit: u32,
     ) -> Result<Vec<Identity>, StoreError>;
-    /// Applies a change if the identity is still at `update.base_version`.
-    async fn update_identity(
+    /// Reads the identity with its row locked, computes a change with `edit.change`, validates
+    /// and stores it, all in one transaction: concurrent edits apply one after the other.
+    async fn modify_identity(
         &self,
         tenant: &Tenant,
         id: IdentityId,
-        update: &IdentityUpdate,
-    ) -> Result<Identity, StoreError>;
+        edit: &IdentityEdit<'_>,
+    ) -> Result<Modified, StoreError>;
     /// Adds or removes child links; bumps the parent's version when anything changed.
     async fn change_children(
         &self,
@@ -430,6 +463,17 @@ pub async fn connect(
     } else {
         Err(StoreError::UnsupportedUrl)
     }
+}
+
+/// How busy the connection pools are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Connections open.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pools may open.
+    pub max: u32,
 }
 
 /// Pool settings.

@@ -42,12 +42,24 @@ impl PostgresStore {
         Ok(())
     }
 
+    fn stats(&self) -> crate::PoolStats {
+        crate::PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     fn reader(&self) -> &PgPool {
         &self.pool
     }
 
     fn writer(&self) -> &PgPool {
         &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
     }
 
     async fn lock_links(conn: &mut sqlx::PgConnection, tenant: &Tenant) -> Result<(), sqlx::Error> {

@@ -61,12 +61,36 @@ impl SqliteStore {
         Ok(())
     }
 
+    fn stats(&self) -> crate::PoolStats {
+        let pools: &[&SqlitePool] = if self.reader.options().get_max_connections() == 1
+            && self.writer.size() == self.reader.size()
+        {
+            &[&self.writer]
+        } else {
+            &[&self.reader, &self.writer]
+        };
+        pools
+            .iter()
+            .fold(crate::PoolStats::default(), |acc, p| crate::PoolStats {
+                size: acc.size + p.size(),
+                idle: acc.idle + p.num_idle() as u32,
+                max: acc.max + p.options().get_max_connections(),
+            })
+    }
+
     fn reader(&self) -> &SqlitePool {
         &self.reader
     }
 
     fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// `BEGIN IMMEDIATE` takes SQLite's write lock at the start, so a transaction that reads
+    /// before it writes cannot fail half-way because another process (a `padron client …`
+    /// command, say) wrote in between.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// Nothing to lock: the single writer connection already serializes every write.

@@ -112,52 +112,70 @@ pub enum ClientCommand {
     /// Create a client; prints its id and, per environment, an API key and a client secret (once).
     Create {
         /// Display name.
-        #[arg(long)]
+        #[arg(long, env = "PADRON_CLIENT_NAME")]
         name: String,
         /// Print exactly one JSON object.
-        #[arg(long)]
+        #[arg(long, env = "PADRON_OUTPUT_JSON")]
         json: bool,
     },
     /// List clients.
     List {
         /// Print JSON lines.
-        #[arg(long)]
+        #[arg(long, env = "PADRON_OUTPUT_JSON")]
         json: bool,
     },
     /// Replace the client secret of one environment; prints the new secret once.
     RotateSecret {
         /// Client id.
-        #[arg(long)]
+        #[arg(long, env = "PADRON_CLIENT_ID")]
         client: String,
         /// Environment.
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, env = "PADRON_ENV")]
         env: EnvArg,
     },
     /// Set the validation level of one client environment.
     Configure {
         /// Client id.
-        #[arg(long)]
+        #[arg(long, env = "PADRON_CLIENT_ID")]
         client: String,
         /// Environment.
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, env = "PADRON_ENV")]
         env: EnvArg,
         /// structural or strict.
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, env = "PADRON_VALIDATION_LEVEL")]
         validation: LevelArg,
     },
 }
 
 /// The database URL with any password replaced, for messages.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
+    // The last '@' ends the user information: a password may itself contain '@'.
+    let base = match base
+        .split_once("://")
+        .and_then(|(scheme, rest)| Some((scheme, rest.rsplit_once('@')?)))
+    {
+        Some((scheme, (userinfo, host))) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => base.to_owned(),
+        },
+        None => base.to_owned(),
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    match query {
+        None => base,
+        Some(query) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
     }
 }
 
@@ -356,5 +374,13 @@ mod tests {
             "postgres://padron@db/p"
         );
         assert_eq!(redact_url("sqlite://padron.db"), "sqlite://padron.db");
+        assert_eq!(
+            redact_url("postgres://u:p@ss@db/p"),
+            "postgres://u:***@db/p"
+        );
+        assert_eq!(
+            redact_url("postgres://db/p?user=u&password=s3cret&sslmode=require"),
+            "postgres://db/p?user=u&password=***&sslmode=require"
+        );
     }
 }

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 fn padron() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_padron"));
     // Keep a developer's environment from changing what the command does.
-    cmd.env_remove("PADRON_DATABASE_URL").env_remove("PADRON_LOG");
+    cmd.env_remove("PADRON_DATABASE_URL")
+        .env_remove("PADRON_LOG");
     cmd
 }
 
@@ -69,7 +70,10 @@ fn batch_answers_every_line_in_order_with_mixed_verdicts() {
     assert_eq!(valid, [true, false, true, true, false, false, true]);
     assert_eq!(v[0]["canonical"]["documentNumber"], "17604011-4");
     assert_eq!(error_codes(&v[1]), [("documentNumber", "checkDigit")]);
-    assert_eq!(v[2]["canonical"], json!({"country": "CHL", "phone": "+56961234567"}));
+    assert_eq!(
+        v[2]["canonical"],
+        json!({"country": "CHL", "phone": "+56961234567"})
+    );
     assert_eq!(v[3]["canonical"]["email"], "Ana@example.com");
     assert_eq!(error_codes(&v[4]), [("line", "invalidJson")]);
     assert_eq!(error_codes(&v[5])[0].0, "email");
@@ -110,7 +114,10 @@ fn batch_answers_bad_lines_without_aborting() {
     assert_eq!(error_codes(&v[2]), [("line", "invalidType")]);
     assert_eq!(error_codes(&v[3]), [("line", "empty")]);
     assert_eq!(error_codes(&v[4]), [("country", "unknownCountry")]);
-    assert_eq!(v[5]["valid"], true, "lines after bad ones are still checked");
+    assert_eq!(
+        v[5]["valid"], true,
+        "lines after bad ones are still checked"
+    );
 }
 
 #[test]
@@ -123,7 +130,11 @@ fn batch_level_structural_accepts_the_public_rut_example_with_a_warning() {
     assert_eq!(error_codes(v), [("documentNumber", "checkDigit")]);
 
     let explicit = validate(&["--batch", "--level", "strict"], line);
-    assert_eq!(verdicts(&explicit), verdicts(&strict), "strict is the default");
+    assert_eq!(
+        verdicts(&explicit),
+        verdicts(&strict),
+        "strict is the default"
+    );
 
     let structural = validate(&["--batch", "--level", "structural"], line);
     assert_eq!(structural.status.code(), Some(0));
@@ -154,7 +165,15 @@ fn single_value_mode_prints_the_canonical_form_and_exits_0_or_1() {
     assert!(String::from_utf8_lossy(&bad.stdout).contains("invalid"));
 
     let structural = validate(
-        &["--country", "CHL", "--type", "RUT", "--level", "structural", "18604011-4"],
+        &[
+            "--country",
+            "CHL",
+            "--type",
+            "RUT",
+            "--level",
+            "structural",
+            "18604011-4",
+        ],
         "",
     );
     assert_eq!(structural.status.code(), Some(0));
@@ -209,7 +228,7 @@ fn batch_memory_does_not_grow_with_the_number_of_lines() {
             let line = line.expect("read");
             assert!(line.starts_with("{\"valid\":"), "{line}");
             count += 1;
-            if count % 10_000 == 0 {
+            if count.is_multiple_of(10_000) {
                 tx.send(count).expect("report progress");
             }
         }
@@ -233,7 +252,6 @@ fn batch_memory_does_not_grow_with_the_number_of_lines() {
     send(90_000);
     while rx.recv().expect("progress") < 100_000 {}
     let late = peak_rss_kib(pid);
-    drop(send);
     drop(stdin);
     let answered = reader.join().expect("reader");
     assert!(child.wait().expect("exit").code() == Some(1));

@@ -13,7 +13,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use padron_domain::{
     Country, DocumentType, EmailAddress, Identity, IdentityFields, IdentityId, IdentityKind, Status,
 };
-use padron_store::{IdentityFilter, IdentityUpdate, LinkChange, Permission, StoreError, Tenant};
+use padron_store::{
+    BoxError, IdentityChange, IdentityEdit, IdentityFilter, LinkChange, Permission, StoreError,
+    Tenant,
+};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -22,10 +25,6 @@ use crate::auth::now_micros;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{ApiVersion, Caller, JsonBody, if_match, path_id};
 use crate::wire::{self, IdentityOut, MAX_FREE_JSON, READ_ONLY};
-
-/// How often a read-modify-write is retried when another request changed the identity in
-/// between (only without `If-Match`; with it, the client asked to fail instead).
-const UPDATE_ATTEMPTS: usize = 5;
 
 /// One identity as a response, with its `ETag`.
 fn identity_response(
@@ -42,6 +41,15 @@ fn identity_response(
     response
 }
 
+/// A 400 for field errors, counted per country and field.
+fn validation_failed(country: Option<&Value>, errors: Vec<FieldError>) -> ApiError {
+    let country = country
+        .and_then(Value::as_str)
+        .and_then(|c| Country::parse(c).ok());
+    crate::metrics::record_validation_failures(country.map(Country::alpha3), &errors);
+    ApiError::Fields(errors)
+}
+
 /// `POST /identities`.
 pub async fn create_identity(
     State(state): State<AppState>,
@@ -50,7 +58,8 @@ pub async fn create_identity(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let body = body.object()?;
-    let draft = wire::parse_create(&body, caller.level).map_err(ApiError::Fields)?;
+    let draft = wire::parse_create(&body, caller.level)
+        .map_err(|errors| validation_failed(body.get("country"), errors))?;
     let children = draft.children.unwrap_or_default();
     let identity = state
         .store
@@ -227,51 +236,61 @@ pub async fn list_identities(
     Ok(Json(page).into_response())
 }
 
-/// A change computed from the current identity.
+/// A change computed from the current identity, with the warnings its validation produced.
 struct Change {
     fields: IdentityFields,
     children: Option<Vec<IdentityId>>,
     warnings: Vec<FieldError>,
 }
 
-/// Read, compute, compare-and-swap: applies `compute` to the current identity and stores the
-/// result only if nobody changed the identity meanwhile, retrying otherwise. `compute` returns
-/// `None` when there is nothing to change.
+/// Read, compute, write under the identity's row lock: `compute` sees the identity as it is now
+/// and returns `None` when there is nothing to change (no new version). Concurrent edits of one
+/// identity apply one after the other, each to the result of the one before.
 async fn modify(
     state: &AppState,
     tenant: &Tenant,
     id: IdentityId,
     expected: Option<i64>,
-    compute: impl Fn(&Identity) -> Result<Option<Change>, ApiError>,
+    replaces_children: bool,
+    compute: impl Fn(&Identity) -> Result<Option<Change>, ApiError> + Send + Sync,
 ) -> Result<(Identity, Vec<FieldError>), ApiError> {
-    for _ in 0..UPDATE_ATTEMPTS {
-        let current = load(state, tenant, id).await?;
-        if let Some(expected) = expected
-            && expected != current.version
-        {
-            return Err(ApiError::VersionMismatch(current.version));
-        }
-        let Some(change) = compute(&current)? else {
-            return Ok((current, Vec::new()));
-        };
-        let update = IdentityUpdate {
-            base_version: current.version,
-            fields: change.fields,
-            children: change.children,
-            now: now_micros(),
-        };
-        match state.store.update_identity(tenant, id, &update).await {
-            Ok(identity) => return Ok((identity, change.warnings)),
-            Err(StoreError::VersionMismatch { current }) if expected.is_some() => {
-                return Err(ApiError::VersionMismatch(current));
+    // The warnings of the attempt that was stored; the closure may run again after a retry.
+    let warnings = std::sync::Mutex::new(Vec::new());
+    let change = |current: &Identity| -> Result<Option<IdentityChange>, BoxError> {
+        let computed = compute(current).map_err(|e| Box::new(e) as BoxError)?;
+        Ok(computed.map(|c| {
+            if let Ok(mut w) = warnings.lock() {
+                *w = c.warnings;
             }
-            Err(StoreError::VersionMismatch { .. }) => continue,
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(ApiError::Conflict(
-        "the identity is being changed by other requests; retry".to_owned(),
-    ))
+            IdentityChange {
+                fields: c.fields,
+                children: c.children,
+            }
+        }))
+    };
+    let edit = IdentityEdit {
+        expected_version: expected,
+        replaces_children,
+        now: now_micros(),
+        change: &change,
+    };
+    let modified = state
+        .store
+        .modify_identity(tenant, id, &edit)
+        .await
+        .map_err(|err| match err {
+            StoreError::Rejected(inner) => match inner.downcast::<ApiError>() {
+                Ok(api) => *api,
+                Err(_) => ApiError::Internal,
+            },
+            other => other.into(),
+        })?;
+    let warnings = if modified.changed {
+        warnings.into_inner().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok((modified.identity, warnings))
 }
 
 /// Errors for read-only fields sent with a value other than the current one.
@@ -308,32 +327,45 @@ pub async fn update_identity(
         mergeable.remove(*key);
     }
     let mergeable = Value::Object(mergeable);
-    let (identity, warnings) = modify(&state, &caller.tenant, id, if_match(&headers), |current| {
-        let immutable = read_only_errors(&patch, current);
-        if !immutable.is_empty() {
-            return Err(ApiError::Fields(immutable));
-        }
-        let mut merged = wire::patch_base(current);
-        wire::merge_patch(&mut merged, &mergeable);
-        let Value::Object(merged) = merged else {
-            return Err(ApiError::Internal);
-        };
-        let draft =
-            wire::parse_patch(&merged, &patch, current, caller.level).map_err(ApiError::Fields)?;
-        current
-            .fields
-            .status
-            .change_to(draft.fields.status)
-            .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
-        if draft.fields == current.fields && draft.children.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Change {
-            fields: draft.fields,
-            children: draft.children,
-            warnings: draft.warnings,
-        }))
-    })
+    let replaces_children = patch.contains_key("children");
+    let (identity, warnings) = modify(
+        &state,
+        &caller.tenant,
+        id,
+        if_match(&headers),
+        replaces_children,
+        |current| {
+            let immutable = read_only_errors(&patch, current);
+            if !immutable.is_empty() {
+                return Err(ApiError::Fields(immutable));
+            }
+            let mut merged = wire::patch_base(current);
+            wire::merge_patch(&mut merged, &mergeable);
+            let Value::Object(merged) = merged else {
+                return Err(ApiError::Internal);
+            };
+            let draft = wire::parse_patch(&merged, &patch, current, caller.level)
+                .map_err(|errors| validation_failed(merged.get("country"), errors))?;
+            current
+                .fields
+                .status
+                .change_to(draft.fields.status)
+                .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+            let same_children = draft.children.as_ref().is_none_or(|ids| {
+                ids.iter()
+                    .copied()
+                    .eq(current.children.iter().map(|c| c.id))
+            });
+            if draft.fields == current.fields && same_children {
+                return Ok(None);
+            }
+            Ok(Some(Change {
+                fields: draft.fields,
+                children: draft.children,
+                warnings: draft.warnings,
+            }))
+        },
+    )
     .await?;
     Ok(identity_response(
         StatusCode::OK,
@@ -423,39 +455,49 @@ async fn change_rules(
     caller: &Caller,
     headers: &HeaderMap,
     id: IdentityId,
-    compute: impl Fn(Map<String, Value>) -> Option<Map<String, Value>>,
+    compute: impl Fn(Map<String, Value>) -> Option<Map<String, Value>> + Send + Sync,
 ) -> Result<Identity, ApiError> {
-    let (identity, _) = modify(state, &caller.tenant, id, if_match(headers), |current| {
-        let rules = match current
-            .fields
-            .rules
-            .as_deref()
-            .map(serde_json::from_str::<Value>)
-        {
-            Some(Ok(Value::Object(map))) => map,
-            _ => Map::new(),
-        };
-        let new_rules = compute(rules).map(|m| Value::Object(m).to_string());
-        if new_rules.as_ref().is_some_and(|t| t.len() > MAX_FREE_JSON) {
-            return Err(ApiError::field(
-                "rules",
-                "tooLarge",
-                format!("rules must be at most {MAX_FREE_JSON} bytes of JSON"),
-            ));
-        }
-        if new_rules == current.fields.rules {
-            return Ok(None);
-        }
-        let fields = IdentityFields {
-            rules: new_rules,
-            ..current.fields.clone()
-        };
-        Ok(Some(Change {
-            fields,
-            children: None,
-            warnings: Vec::new(),
-        }))
-    })
+    let (identity, _) = modify(
+        state,
+        &caller.tenant,
+        id,
+        if_match(headers),
+        false,
+        |current| {
+            let rules = match current
+                .fields
+                .rules
+                .as_deref()
+                .map(serde_json::from_str::<Value>)
+            {
+                Some(Ok(Value::Object(map))) => map,
+                _ => Map::new(),
+            };
+            // An empty object is no rules at all, so emptying them twice changes nothing.
+            let new_rules = compute(rules)
+                .filter(|m| !m.is_empty())
+                .map(|m| Value::Object(m).to_string());
+            if new_rules.as_ref().is_some_and(|t| t.len() > MAX_FREE_JSON) {
+                return Err(ApiError::field(
+                    "rules",
+                    "tooLarge",
+                    format!("rules must be at most {MAX_FREE_JSON} bytes of JSON"),
+                ));
+            }
+            if new_rules == current.fields.rules {
+                return Ok(None);
+            }
+            let fields = IdentityFields {
+                rules: new_rules,
+                ..current.fields.clone()
+            };
+            Ok(Some(Change {
+                fields,
+                children: None,
+                warnings: Vec::new(),
+            }))
+        },
+    )
     .await?;
     Ok(identity)
 }
@@ -619,12 +661,13 @@ fn parse_grants(items: &[Value]) -> Result<Vec<Permission>, ApiError> {
                             .filter(|n| !n.is_empty() && n.len() <= 200)
                             .map(str::to_owned)
                     })
-                    .collect();
+                    .collect::<Option<Vec<String>>>()
+                    .filter(|names| !names.is_empty());
                 if names.is_none() {
                     errors.push(FieldError::new(
                         format!("[{i}].permissions"),
                         "invalidValue",
-                        "permissions must be an array of non-empty strings",
+                        "permissions must be a non-empty array of non-empty strings",
                     ));
                 }
                 names

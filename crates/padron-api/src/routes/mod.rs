@@ -15,10 +15,7 @@ use crate::AppState;
 pub fn api() -> Router<AppState> {
     Router::new()
         .route("/auth", post(auth::issue_token))
-        .route(
-            "/document-types",
-            get(document_types::list_document_types),
-        )
+        .route("/document-types", get(document_types::list_document_types))
         .route(
             "/identities",
             post(identities::create_identity).get(identities::list_identities),

@@ -15,6 +15,20 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = crate::metrics::render(state.store.as_ref());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// The process is up.

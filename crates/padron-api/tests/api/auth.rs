@@ -102,6 +102,13 @@ async fn auth_answers_401_for_any_wrong_credential_without_saying_which(app: &Te
 async fn identities_need_api_key_and_token_of_the_same_client_and_environment(app: &TestApp) {
     let sandbox = app.sandbox().await;
     sandbox.get("/identities").await.expect(200);
+    // The scheme name is case-insensitive.
+    let req = Request::get("/sandbox/identities")
+        .header("x-api-key", &sandbox.api_key)
+        .header("authorization", format!("BEARER {}", sandbox.token))
+        .body(Body::empty())
+        .unwrap();
+    app.send(req).await.expect(200);
     let other = app.other_client().await;
     let foreign = app.caller_of(&other, Environment::Sandbox).await;
     let cases = [

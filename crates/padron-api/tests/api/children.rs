@@ -16,6 +16,7 @@ crate::on_both_backends!(
     concurrent_replacements_leave_exactly_one_of_the_requested_sets,
     concurrent_opposite_links_never_store_a_cycle,
     concurrent_delete_and_link_never_leave_a_link_to_a_deleted_identity,
+    concurrent_replace_add_and_delete_of_children_never_fail,
 );
 
 async fn new_user(caller: &Caller<'_>, n: u32) -> String {
@@ -367,4 +368,47 @@ async fn concurrent_delete_and_link_never_leave_a_link_to_a_deleted_identity(app
         }
     };
     assert_eq!(count, 0);
+}
+
+async fn concurrent_replace_add_and_delete_of_children_never_fail(app: &TestApp) {
+    // Each of these takes the tenant's link lock and row locks; taken in different orders they
+    // would deadlock on PostgreSQL.
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for round in 0..8 {
+        let a = new_user(&sandbox, round * 3).await;
+        let b = new_user(&sandbox, round * 3 + 1).await;
+        let c = new_user(&sandbox, round * 3 + 2).await;
+        sandbox
+            .post(&format!("/identities/{org}/children"), json!([c]))
+            .await
+            .expect(200);
+        let (org_path, children_path, c_path) = (
+            format!("/identities/{org}"),
+            format!("/identities/{org}/children"),
+            format!("/identities/{c}"),
+        );
+        let (replaced, added, deleted, renamed) = tokio::join!(
+            sandbox.patch(
+                &org_path,
+                json!({"children": [a, c], "nickname": format!("r{round}")})
+            ),
+            sandbox.post(&children_path, json!([b])),
+            sandbox.delete(&c_path),
+            sandbox.patch(&org_path, json!({"nickname": format!("n{round}")})),
+        );
+        assert!(
+            matches!(replaced.status.as_u16(), 200 | 400),
+            "{:#}",
+            replaced.body
+        );
+        assert_eq!(added.status.as_u16(), 200, "{:#}", added.body);
+        assert_eq!(deleted.status.as_u16(), 204, "{:#}", deleted.body);
+        assert_eq!(renamed.status.as_u16(), 200, "{:#}", renamed.body);
+        let kids = ids(sandbox.get(&org_path).await.expect(200));
+        assert!(!kids.contains(&c), "a deleted identity is still a child");
+    }
 }

@@ -39,7 +39,11 @@ fn find<'a>(types: &'a [Value], name: &str) -> &'a Value {
 }
 
 async fn chile_lists_rut_for_users_and_organizations(app: &TestApp) {
-    let res = app.production().await.get("/document-types?country=CHL").await;
+    let res = app
+        .production()
+        .await
+        .get("/document-types?country=CHL")
+        .await;
     let body = res.expect(200);
     assert_eq!(body["data"].as_array().unwrap().len(), 1, "{body:#}");
     let types = types_of(body, "CHL");
@@ -61,10 +65,17 @@ async fn chile_lists_rut_for_users_and_organizations(app: &TestApp) {
 }
 
 async fn brazil_lists_cpf_for_users_and_cnpj_for_organizations(app: &TestApp) {
-    let res = app.production().await.get("/document-types?country=bra").await;
+    let res = app
+        .production()
+        .await
+        .get("/document-types?country=bra")
+        .await;
     let types = types_of(res.expect(200), "BRA");
     assert_eq!(find(&types, "CPF")["identityTypes"], json!(["USER"]));
-    assert_eq!(find(&types, "CNPJ")["identityTypes"], json!(["ORGANIZATION"]));
+    assert_eq!(
+        find(&types, "CNPJ")["identityTypes"],
+        json!(["ORGANIZATION"])
+    );
     // The alphanumeric CNPJ of July 2026 is the advertised example.
     assert_eq!(find(&types, "CNPJ")["example"], "12ABC34501DE35");
     assert!(
@@ -86,10 +97,15 @@ async fn without_a_country_every_country_of_the_table_is_listed(app: &TestApp) {
         .collect();
     assert_eq!(
         countries,
-        ["CHL", "MEX", "BRA", "ARG", "COL", "PER", "URY", "ECU", "USA", "ESP"]
+        [
+            "CHL", "MEX", "BRA", "ARG", "COL", "PER", "URY", "ECU", "USA", "ESP"
+        ]
     );
     let arg = types_of(body, "ARG");
-    assert_eq!(find(&arg, "CUIT")["identityTypes"], json!(["USER", "ORGANIZATION"]));
+    assert_eq!(
+        find(&arg, "CUIT")["identityTypes"],
+        json!(["USER", "ORGANIZATION"])
+    );
     assert_eq!(find(&arg, "CUIL")["identityTypes"], json!(["USER"]));
     let esp = types_of(body, "ESP");
     assert_eq!(find(&esp, "CIF")["identityTypes"], json!(["ORGANIZATION"]));
@@ -122,7 +138,11 @@ async fn every_example_is_strictly_valid_and_canonical(app: &TestApp) {
 }
 
 async fn a_country_outside_the_table_gets_passport_only(app: &TestApp) {
-    let res = app.production().await.get("/document-types?country=FRA").await;
+    let res = app
+        .production()
+        .await
+        .get("/document-types?country=FRA")
+        .await;
     let types = types_of(res.expect(200), "FRA");
     assert_eq!(types.len(), 1);
     assert_eq!(types[0]["documentType"], "PASSPORT");

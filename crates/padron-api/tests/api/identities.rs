@@ -23,6 +23,8 @@ crate::on_both_backends!(
     permissions_need_an_existing_reference,
     if_match_with_a_stale_version_answers_412_and_changes_nothing,
     unknown_fields_are_ignored_and_reported_as_warnings,
+    concurrent_patches_without_if_match_all_apply_one_after_the_other,
+    the_two_factor_alias_works_in_a_patch,
 );
 
 async fn create_returns_201_with_every_field_in_the_current_shape(app: &TestApp) {
@@ -421,8 +423,30 @@ async fn rules_are_merged_and_removed_by_key_or_all_at_once(app: &TestApp) {
         got.expect(200)["rules"],
         json!({"nested": {"a": 1, "b": 2}, "other": true})
     );
-    let got = sandbox.call(Method::DELETE, &path, None).await;
+    // No body is no body, even with a JSON content type.
+    let req = sandbox
+        .builder(Method::DELETE, &path)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let got = app.send(req).await;
     assert_eq!(got.expect(200)["rules"], Value::Null);
+    let version = got.body["version"].clone();
+    let again = sandbox
+        .call(Method::DELETE, &path, Some(json!(["gone"])))
+        .await;
+    assert_eq!(
+        again.expect(200)["version"],
+        version,
+        "removing from no rules changes nothing"
+    );
+    let again = sandbox.post(&path, json!({})).await;
+    assert_eq!(
+        again.expect(200)["version"],
+        version,
+        "merging nothing changes nothing"
+    );
+    assert_eq!(again.body["rules"], Value::Null);
     sandbox
         .call(Method::DELETE, &path, Some(json!([1])))
         .await
@@ -482,6 +506,7 @@ async fn permissions_need_an_existing_reference(app: &TestApp) {
         json!([{"resource": "IDENTITY", "reference": "nope", "permissions": ["READ"]}]),
         json!([{"resource": "ACCOUNT", "reference": member, "permissions": ["READ"]}]),
         json!([{"resource": "IDENTITY", "reference": member, "permissions": "READ"}]),
+        json!([{"resource": "IDENTITY", "reference": member, "permissions": []}]),
     ];
     for body in bad {
         sandbox
@@ -562,4 +587,50 @@ async fn unknown_fields_are_ignored_and_reported_as_warnings(app: &TestApp) {
     assert!(fields.contains(&"id"), "{warnings:?}");
     assert_ne!(got["id"], "ffffffffffffffffffffffff");
     assert!(got.get("favouriteColour").is_none());
+}
+
+async fn concurrent_patches_without_if_match_all_apply_one_after_the_other(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let id = sandbox.create(user(1)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/identities/{id}");
+    let tasks = (0..30).map(|i| {
+        let sandbox = sandbox.clone();
+        let path = path.clone();
+        async move {
+            sandbox
+                .patch(&path, json!({"nickname": format!("n{i}")}))
+                .await
+                .status
+                .as_u16()
+        }
+    });
+    let statuses = crate::children::futures_join_all(tasks).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(sandbox.get(&path).await.expect(200)["version"], 31);
+}
+
+async fn the_two_factor_alias_works_in_a_patch(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let id = sandbox.create(user(1)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/identities/{id}");
+    let got = sandbox
+        .patch(
+            &path,
+            json!({"securityOptions": {"twoFactorEnabled": true}}),
+        )
+        .await;
+    assert_eq!(got.expect(200)["securityOptions"]["twoFactorAuth"], true);
+    let got = sandbox
+        .patch(
+            &path,
+            json!({"securityOptions": {"twoFactorEnabled": false, "twoFactorAuth": true}}),
+        )
+        .await;
+    got.expect_error(400, "11");
 }

@@ -10,6 +10,7 @@ mod errors;
 mod idempotency;
 mod identities;
 mod listing;
+mod observability;
 mod postgres;
 mod seed_flow;
 mod uniqueness;

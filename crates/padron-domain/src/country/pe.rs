@@ -89,4 +89,17 @@ mod tests {
         assert_eq!(dni("101174103").unwrap().strict[0].code, "checkDigit");
         assert!(dni("1011741").is_err() && dni("1011741A2").is_err() && dni("1011741022").is_err());
     }
+
+    #[test]
+    fn a_wrong_check_character_fails_strictly_but_not_once_dropped() {
+        // Input from the `document` fuzz target (fuzz/, docs/VALIDATION.md): its first
+        // property wrongly expected the strict verdict to survive canonicalisation. The check
+        // character is not part of the number, so the canonical form is clean by design; what
+        // must hold is that strict mode rejects the input as typed.
+        let typed = dni("13937394B").unwrap();
+        assert_eq!(typed.strict[0].code, "checkDigit");
+        assert_eq!(typed.value, "13937394");
+        assert!(dni(&typed.value).unwrap().strict.is_empty());
+        assert!(dni("13937394D").unwrap().strict.is_empty());
+    }
 }

@@ -643,7 +643,11 @@ mod tests {
         ] {
             let v = one(line);
             assert_eq!(v["valid"], false, "{line}");
-            assert_eq!(codes(&v, "errors"), [("line".into(), code.into())], "{line}");
+            assert_eq!(
+                codes(&v, "errors"),
+                [("line".into(), code.into())],
+                "{line}"
+            );
         }
     }
 
@@ -728,7 +732,10 @@ mod tests {
         // One refill per 4 KiB block plus the final empty read: the hook runs before each.
         assert_eq!(refills, input.len().div_ceil(4096) + 1);
         let (_, lines) = run_batch(&input, ValidationLevel::Strict);
-        assert_eq!(codes(&lines[0], "errors"), [("line".into(), "tooLong".into())]);
+        assert_eq!(
+            codes(&lines[0], "errors"),
+            [("line".into(), "tooLong".into())]
+        );
         assert_eq!(lines[1]["valid"], true);
     }
 
@@ -746,6 +753,9 @@ mod tests {
         // Within the limit, nested values are skipped without recursion and reported by type.
         let nested = format!("{{\"email\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
         let v = one(&nested);
-        assert_eq!(codes(&v, "errors"), [("email".into(), "invalidType".into())]);
+        assert_eq!(
+            codes(&v, "errors"),
+            [("email".into(), "invalidType".into())]
+        );
     }
 }

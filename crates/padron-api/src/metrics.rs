@@ -1,0 +1,105 @@
+//! Prometheus metrics: requests and latency per route and status, validation failures per
+//! country and field, database pool usage. Rendered by `GET /metrics` from a process-wide
+//! recorder (metrics are per process; scrape every process).
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use padron_store::Store;
+
+use crate::error::FieldError;
+
+/// Latency buckets in seconds: fine below 10 ms, where this service should answer.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
+];
+
+/// The process-wide recorder, installed on first use (tests build many apps in one process).
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("duration_seconds".to_owned()),
+                &LATENCY_BUCKETS,
+            )
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        match builder.install_recorder() {
+            Ok(handle) => handle,
+            // Another recorder is installed (only possible when embedding): render our own.
+            Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        }
+    })
+}
+
+/// Counts one answered request.
+pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("padron_http_requests_total", &labels).increment(1);
+    metrics::histogram!("padron_http_request_duration_seconds", &labels).record(seconds);
+}
+
+/// A field path with list positions removed, so labels stay few: `children[3]` → `children[]`.
+fn field_label(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut in_index = false;
+    for c in field.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push('[');
+            }
+            ']' => {
+                in_index = false;
+                out.push(']');
+            }
+            _ if in_index => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Counts the field errors of a rejected create or update.
+pub fn record_validation_failures(country: Option<&str>, errors: &[FieldError]) {
+    let country = country.unwrap_or("unknown").to_owned();
+    for e in errors {
+        let labels = [
+            ("country", country.clone()),
+            ("field", field_label(&e.field)),
+            ("code", e.code.clone()),
+        ];
+        metrics::counter!("padron_validation_failures_total", &labels).increment(1);
+    }
+}
+
+/// The Prometheus text, with the pool gauges read now.
+pub fn render(store: &dyn Store) -> String {
+    let stats = store.pool_stats();
+    metrics::gauge!("padron_db_pool_connections").set(f64::from(stats.size));
+    metrics::gauge!("padron_db_pool_idle_connections").set(f64::from(stats.idle));
+    metrics::gauge!("padron_db_pool_max_connections").set(f64::from(stats.max));
+    // Upkeep (draining histogram buffers) runs at scrape time: no background task needed.
+    handle().run_upkeep();
+    handle().render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_label;
+
+    #[test]
+    fn field_labels_drop_list_positions() {
+        assert_eq!(field_label("children[12]"), "children[]");
+        assert_eq!(
+            field_label("securityOptions.accessControl.scopes[0]"),
+            "securityOptions.accessControl.scopes[]"
+        );
+        assert_eq!(field_label("[3].reference"), "[].reference");
+        assert_eq!(field_label("phone"), "phone");
+    }
+}
