@@ -72,6 +72,9 @@ pub enum ApiError {
     /// 404 / 31.
     #[error("{0}")]
     NotFound(String),
+    /// 429 / 32: over the caller's rate limit.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// 401 / 41: never says which credential was wrong.
     #[error("missing or invalid credentials")]
     Unauthorized,
@@ -128,6 +131,9 @@ impl ApiError {
             }
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "21", "failedPrecondition"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "31", "notFound"),
+            ApiError::TooManyRequests(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "32", "tooManyRequests")
+            }
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "41", "unauthorized"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "42", "unimplemented"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "01", "serverError"),
@@ -236,6 +242,7 @@ pub fn for_status(status: StatusCode) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+        StatusCode::TOO_MANY_REQUESTS => ApiError::TooManyRequests("too many requests".to_owned()),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             ApiError::Parsing("Content-Type must be application/json".to_owned())
         }

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+pub mod ratelimit;
 pub mod routes;
 pub mod wire;
 
@@ -29,13 +30,31 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Token signing keys.
     pub keys: Arc<KeyRing>,
+    /// Per-key rate limits, when configured.
+    pub limiter: Option<Arc<ratelimit::RateLimiter>>,
 }
 
 impl AppState {
     /// Builds the state, loading (or creating) the signing keys.
     pub async fn new(store: Arc<dyn Store>) -> Result<Self, padron_store::StoreError> {
         let keys = Arc::new(KeyRing::load(store.clone()).await?);
-        Ok(Self { store, keys })
+        Ok(Self {
+            store,
+            keys,
+            limiter: None,
+        })
+    }
+
+    /// Limits each API key to `sandbox` / `production` (an environment without a quota is not
+    /// limited).
+    pub fn with_rate_limits(
+        mut self,
+        sandbox: Option<ratelimit::Quota>,
+        production: Option<ratelimit::Quota>,
+    ) -> Self {
+        self.limiter = (sandbox.is_some() || production.is_some())
+            .then(|| Arc::new(ratelimit::RateLimiter::new(sandbox, production)));
+        self
     }
 }
 
@@ -55,6 +74,10 @@ pub fn router(state: AppState) -> Router {
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 idempotency::idempotency,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                ratelimit::rate_limit,
             ))
             .layer(axum::Extension(env))
     };

@@ -77,10 +77,24 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
         }
     };
     let status = response.status();
-    if let Some(PendingError(err)) = response.extensions_mut().remove::<PendingError>() {
-        response = render(&err, &trace_id);
+    let rendered = if let Some(PendingError(err)) =
+        response.extensions_mut().remove::<PendingError>()
+    {
+        Some(render(&err, &trace_id))
     } else if !status.is_success() && !is_json(&response) && status != StatusCode::NOT_MODIFIED {
-        response = render(&for_status(status), &trace_id);
+        Some(render(&for_status(status), &trace_id))
+    } else {
+        None
+    };
+    if let Some(mut envelope) = rendered {
+        // Keep what layers added to the error (Retry-After, RateLimit-*, Allow, …).
+        for (name, value) in response.headers() {
+            if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+                envelope.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        *envelope.extensions_mut() = std::mem::take(response.extensions_mut());
+        response = envelope;
     }
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert("x-request-id", value);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use padron_api::ratelimit::Quota;
 use padron_api::{AppState, auth};
 use padron_domain::ValidationLevel;
 use padron_store::{ConnectOptions, Environment, Store};
@@ -65,9 +66,20 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "PADRON_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Per-API-key limit in sandbox: RATE (requests per second) or RATE/BURST; unset = no limit.
+    #[arg(long, env = "PADRON_RATE_LIMIT_SANDBOX", value_parser = parse_quota)]
+    pub rate_limit_sandbox: Option<Quota>,
+    /// Per-API-key limit in production: RATE or RATE/BURST; unset = no limit.
+    #[arg(long, env = "PADRON_RATE_LIMIT_PRODUCTION", value_parser = parse_quota)]
+    pub rate_limit_production: Option<Quota>,
     /// Longest wait for requests in flight at shutdown, in seconds.
     #[arg(long, env = "PADRON_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+}
+
+fn parse_quota(raw: &str) -> Result<Quota, String> {
+    Quota::parse(raw)
+        .ok_or_else(|| format!("{raw:?} is not RATE or RATE/BURST (requests per second, burst)"))
 }
 
 /// An environment on the command line.

@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::auth::{TOKEN_TTL_SECS, hash_secret, secret_matches};
 use crate::error::ApiError;
 use crate::extract::{ApiVersion, JsonBody, api_key};
+use crate::middleware::ClientSlot;
 
 /// The `/auth` answer.
 #[derive(Debug, Serialize)]
@@ -34,6 +35,7 @@ pub async fn issue_token(
     Extension(env): Extension<Environment>,
     _version: ApiVersion,
     headers: HeaderMap,
+    client_slot: Option<Extension<ClientSlot>>,
     body: JsonBody,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let key = api_key(&headers)?;
@@ -55,6 +57,9 @@ pub async fn issue_token(
         .ok_or(ApiError::Unauthorized)?;
     if !secret_matches(secret, &credential.secret_hash) {
         return Err(ApiError::Unauthorized);
+    }
+    if let Some(slot) = client_slot {
+        let _ = slot.0.0.set(credential.client_id.clone());
     }
     let token = state
         .keys

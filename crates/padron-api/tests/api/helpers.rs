@@ -219,12 +219,12 @@ impl TestApp {
 
     /// Sends a raw request through the router.
     pub async fn send(&self, req: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("router answers");
+        self.send_to(&self.router, req).await
+    }
+
+    /// Sends a raw request through another router (one built with other settings).
+    pub async fn send_to(&self, router: &Router, req: Request<Body>) -> TestResponse {
+        let response = router.clone().oneshot(req).await.expect("router answers");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response

@@ -12,6 +12,7 @@ mod identities;
 mod listing;
 mod observability;
 mod postgres;
+mod ratelimit;
 mod seed_flow;
 mod uniqueness;
 mod validation;
