@@ -146,9 +146,16 @@ impl ApiError {
         let (status, code, kind) = self.parts();
         let (detail, errors) = match self {
             ApiError::Fields(errors) => {
+                // "field: what is wrong", without naming the field twice.
                 let first = errors
                     .first()
-                    .map(|e| format!("{}: {}", e.field, e.detail))
+                    .map(|e| {
+                        if e.field.is_empty() || e.detail.starts_with(&e.field) {
+                            e.detail.clone()
+                        } else {
+                            format!("{}: {}", e.field, e.detail)
+                        }
+                    })
                     .unwrap_or_else(|| "invalid request".to_owned());
                 let detail = match errors.len() {
                     0 | 1 => first,

@@ -30,7 +30,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        match parts.headers.get("conomyhq-api-version") {
+        let mut values = parts.headers.get_all("conomyhq-api-version").iter();
+        let first = values.next();
+        // Two version headers are ambiguous; answering in either shape would be a guess.
+        if values.next().is_some() {
+            return Err(ApiError::field(
+                "conomyhq-api-version",
+                "unsupportedVersion",
+                "send conomyhq-api-version at most once",
+            ));
+        }
+        match first {
             None => Ok(ApiVersion::V1),
             Some(v) if v.as_bytes() == VERSION_2.as_bytes() => Ok(ApiVersion::V2),
             Some(_) => Err(ApiError::field(

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod wire;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(routes::service::routes())
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))
         .merge(env_routes(Environment::Production))
         .nest("/sandbox", env_routes(Environment::Sandbox))
         .fallback(|| async { ApiError::NotFound("no such route".to_owned()) })

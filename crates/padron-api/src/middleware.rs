@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -77,15 +77,14 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
         }
     };
     let status = response.status();
-    let rendered = if let Some(PendingError(err)) =
-        response.extensions_mut().remove::<PendingError>()
-    {
-        Some(render(&err, &trace_id))
-    } else if !status.is_success() && !is_json(&response) && status != StatusCode::NOT_MODIFIED {
-        Some(render(&for_status(status), &trace_id))
-    } else {
-        None
-    };
+    let rendered =
+        if let Some(PendingError(err)) = response.extensions_mut().remove::<PendingError>() {
+            Some(render(&err, &trace_id))
+        } else if (status.is_client_error() || status.is_server_error()) && !is_json(&response) {
+            Some(render(&for_status(status), &trace_id))
+        } else {
+            None
+        };
     if let Some(mut envelope) = rendered {
         // Keep what layers added to the error (Retry-After, RateLimit-*, Allow, …).
         for (name, value) in response.headers() {

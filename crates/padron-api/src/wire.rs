@@ -173,24 +173,20 @@ impl Reader {
         let checked = match result {
             Ok(c) => c,
             Err(issue) => {
-                self.error(field, issue.code, format!("{field}: {}", issue.detail));
+                self.error(field, issue.code, issue.detail.clone());
                 return None;
             }
         };
         match checked.at_level(self.level) {
             Ok((value, notes)) => {
                 for n in notes {
-                    self.warnings.push(FieldError::new(
-                        field,
-                        n.code,
-                        format!("{field}: {}", n.detail),
-                    ));
+                    self.warnings.push(FieldError::new(field, n.code, n.detail));
                 }
                 Some(value)
             }
             Err(issues) => {
                 for i in issues {
-                    self.error(field, i.code, format!("{field}: {}", i.detail));
+                    self.error(field, i.code, i.detail);
                 }
                 None
             }
@@ -656,7 +652,7 @@ fn read_fields(
             .and_then(|raw| {
                 let parsed = Country::parse(&raw);
                 if let Err(issue) = &parsed {
-                    r.error("country", issue.code, format!("country: {}", issue.detail));
+                    r.error("country", issue.code, issue.detail.clone());
                 }
                 parsed.ok()
             }),
@@ -672,7 +668,7 @@ fn read_fields(
                     r.error(
                         "documentType",
                         "unknownDocumentType",
-                        "documentType: not a known document type",
+                        "not a known document type",
                     );
                 }
                 parsed
@@ -682,11 +678,7 @@ fn read_fields(
         && let (Some(country), Some(kind), Some(t)) = (country, kind, document_type)
         && let Err(issue) = check_document_type(country, kind, t)
     {
-        r.error(
-            "documentType",
-            issue.code,
-            format!("documentType: {}", issue.detail),
-        );
+        r.error("documentType", issue.code, issue.detail.clone());
     }
     let document_number = match old {
         Some(f) if !type_changed && !touched("documentNumber") => Some(f.document_number.clone()),
@@ -786,7 +778,7 @@ fn rfc_length_fits_kind(
         r.error(
             "documentNumber",
             "invalidFormat",
-            format!("documentNumber: the RFC of {who} has {expected} characters"),
+            format!("the RFC of {who} has {expected} characters"),
         );
         None
     }

@@ -187,6 +187,11 @@ macro_rules! impl_store {
                 self.stats()
             }
 
+            async fn close(&self) {
+                self.reader().close().await;
+                self.writer().close().await;
+            }
+
             async fn ping(&self) -> Result<(), $crate::StoreError> {
                 sqlx::query("select 1").execute(self.reader()).await?;
                 Ok(())

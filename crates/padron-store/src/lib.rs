@@ -288,6 +288,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Connections open and idle in the pools, for metrics.
     fn pool_stats(&self) -> PoolStats;
+    /// Closes the pools, waiting for connections in use (SQLite then checkpoints its WAL).
+    async fn close(&self);
 
     /// Stores a client and its credentials.
     async fn create_client(&self, client: NewClient) -> Result<(), StoreError>;

@@ -253,6 +253,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             tracing::warn!("grace period over; exiting with requests still in flight");
         }
     }
+    store.close().await;
     Ok(())
 }
 

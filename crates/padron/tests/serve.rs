@@ -265,4 +265,9 @@ fn sigterm_finishes_a_request_in_flight_then_exits_cleanly() {
     assert!(exit.success(), "{exit:?}");
     let logs = server.logs().join("\n");
     assert!(logs.contains("shutting down"), "{logs}");
+    // The pool was closed: SQLite checkpointed and removed its write-ahead log.
+    assert!(
+        !dir.path().join("p.db-wal").exists(),
+        "the WAL file was left behind"
+    );
 }

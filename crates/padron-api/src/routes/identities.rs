@@ -72,12 +72,20 @@ pub async fn create_identity(
             now_micros(),
         )
         .await?;
-    Ok(identity_response(
+    let mut response = identity_response(
         StatusCode::CREATED,
         &identity,
         version,
         Some(&draft.warnings),
-    ))
+    );
+    let prefix = match caller.tenant.environment {
+        padron_store::Environment::Sandbox => "/sandbox",
+        padron_store::Environment::Production => "",
+    };
+    if let Ok(location) = HeaderValue::from_str(&format!("{prefix}/identities/{}", identity.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
 }
 
 /// `GET /identities/{id}`.

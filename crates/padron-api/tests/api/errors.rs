@@ -152,6 +152,12 @@ async fn an_unknown_api_version_answers_400_code_11(app: &TestApp) {
         ..sandbox.clone()
     };
     odd.get("/identities").await.expect_error(400, "11");
+    let twice = sandbox
+        .builder(Method::GET, "/identities")
+        .header("conomyhq-api-version", "2023-01-01")
+        .body(Body::empty())
+        .unwrap();
+    app.send(twice).await.expect_error(400, "11");
     // No header at all is version 1, not an error.
     sandbox.legacy().get("/identities").await.expect(200);
 }

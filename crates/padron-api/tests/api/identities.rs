@@ -43,6 +43,10 @@ async fn create_returns_201_with_every_field_in_the_current_shape(app: &TestApp)
     let res = sandbox.post("/identities", body).await;
     let got = res.expect(201);
     assert_eq!(res.headers["etag"], "\"1\"");
+    assert_eq!(
+        res.headers["location"],
+        format!("/sandbox/identities/{}", got["id"].as_str().unwrap()).as_str()
+    );
     assert_eq!(got["type"], "USER");
     assert_eq!(got["name"], "User 1");
     assert_eq!(got["lastname"], "Pérez", "strings are trimmed");

@@ -11,6 +11,7 @@ mod idempotency;
 mod identities;
 mod listing;
 mod observability;
+mod openapi;
 mod postgres;
 mod ratelimit;
 mod seed_flow;
