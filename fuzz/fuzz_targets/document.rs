@@ -16,17 +16,23 @@ const COUNTRIES: [&str; 11] = [
 
 fuzz_target!(|data: &[u8]| {
     let [c, t, rest @ ..] = data else { return };
-    let country = Country::parse(COUNTRIES[usize::from(*c) % COUNTRIES.len()])
-        .expect("table country");
+    let country =
+        Country::parse(COUNTRIES[usize::from(*c) % COUNTRIES.len()]).expect("table country");
     let doc_type = DocumentType::ALL[usize::from(*t) % DocumentType::ALL.len()];
     // Invalid UTF-8 cannot reach the validators (every caller holds a `str`); the lossy form
     // still exercises replacement characters.
     let raw = String::from_utf8_lossy(rest);
-    let Ok(first) = DocumentNumber::parse(country, doc_type, &raw) else { return };
+    let Ok(first) = DocumentNumber::parse(country, doc_type, &raw) else {
+        return;
+    };
     let canonical = first.value.as_str();
     let again = DocumentNumber::parse(country, doc_type, canonical)
         .unwrap_or_else(|e| panic!("{country} {doc_type}: canonical {canonical:?} refused: {e}"));
-    assert_eq!(again.value.as_str(), canonical, "{country} {doc_type}: not idempotent");
+    assert_eq!(
+        again.value.as_str(),
+        canonical,
+        "{country} {doc_type}: not idempotent"
+    );
     assert!(
         !first.strict.is_empty() || again.strict.is_empty(),
         "{country} {doc_type}: {canonical:?} is strictly valid only before canonicalisation"

@@ -23,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
     let all = countries();
     let country = all[usize::from(*c) % all.len()];
     let raw = String::from_utf8_lossy(rest);
-    let Ok(first) = PhoneNumber::parse(&raw, country) else { return };
+    let Ok(first) = PhoneNumber::parse(&raw, country) else {
+        return;
+    };
     let canonical = first.value.as_str();
     assert!(
         canonical.starts_with('+') && canonical[1..].bytes().all(|b| b.is_ascii_digit()),

@@ -269,3 +269,62 @@ pub fn now_micros() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1000) as i64
 }
+
+/// API-key lookups kept in memory for a short time, so that authenticating a request does not
+/// query the database every time.
+///
+/// Revocation story: a credential changed in the database (validation level, a future key
+/// revocation) takes effect in every process within the cache's time to live (default 5 s,
+/// `PADRON_AUTH_CACHE_SECS`; 0 turns the cache off). `POST /auth` always reads the database, so a
+/// rotated secret stops issuing tokens at once. Unknown keys are never cached, so made-up keys
+/// cannot fill the memory (and each one costs a query, which the rate limit bounds).
+pub struct CredentialCache {
+    ttl: Duration,
+    entries: std::sync::RwLock<HashMap<String, (padron_store::Credential, Instant)>>,
+}
+
+/// Entries beyond this many are pruned of expired ones on insert.
+const CACHE_PRUNE_AT: usize = 10_000;
+
+impl CredentialCache {
+    /// A cache whose entries live `ttl` (zero: no caching).
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: std::sync::RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The credential whose API key hashes to `key_hash`, from memory when fresh.
+    pub async fn lookup(
+        &self,
+        store: &dyn Store,
+        key_hash: &str,
+    ) -> Result<Option<padron_store::Credential>, StoreError> {
+        if !self.ttl.is_zero()
+            && let Ok(entries) = self.entries.read()
+            && let Some((credential, at)) = entries.get(key_hash)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(credential.clone()));
+        }
+        let fresh = store.credential_by_api_key(key_hash).await?;
+        if !self.ttl.is_zero()
+            && let Ok(mut entries) = self.entries.write()
+        {
+            match &fresh {
+                Some(credential) => {
+                    if entries.len() >= CACHE_PRUNE_AT {
+                        let ttl = self.ttl;
+                        entries.retain(|_, (_, at)| at.elapsed() < ttl);
+                    }
+                    entries.insert(key_hash.to_owned(), (credential.clone(), Instant::now()));
+                }
+                None => {
+                    entries.remove(key_hash);
+                }
+            }
+        }
+        Ok(fresh)
+    }
+}

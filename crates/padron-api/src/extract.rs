@@ -11,7 +11,7 @@ use padron_store::{Environment, Tenant};
 use serde_json::Value;
 
 use crate::AppState;
-use crate::auth::{hash_secret, secret_matches};
+use crate::auth::hash_secret;
 use crate::error::ApiError;
 
 /// The version header value of the current response shape.
@@ -164,11 +164,12 @@ where
             })
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
+        // The lookup is by hash, so a found credential's key matches; the environment must too.
         let credential = state
-            .store
-            .credential_by_api_key(&hash_secret(key))
+            .credentials
+            .lookup(state.store.as_ref(), &hash_secret(key))
             .await?
-            .filter(|c| c.environment == env && secret_matches(key, &c.api_key_hash))
+            .filter(|c| c.environment == env)
             .ok_or(ApiError::Unauthorized)?;
         let claims = state
             .keys

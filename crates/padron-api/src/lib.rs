@@ -33,7 +33,12 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Per-key rate limits, when configured.
     pub limiter: Option<Arc<ratelimit::RateLimiter>>,
+    /// Recently seen API keys.
+    pub credentials: Arc<auth::CredentialCache>,
 }
+
+/// How long an API-key lookup is reused by default.
+pub const DEFAULT_AUTH_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AppState {
     /// Builds the state, loading (or creating) the signing keys.
@@ -43,7 +48,14 @@ impl AppState {
             store,
             keys,
             limiter: None,
+            credentials: Arc::new(auth::CredentialCache::new(DEFAULT_AUTH_CACHE)),
         })
+    }
+
+    /// Reuses API-key lookups for `ttl` (zero: every request reads the database).
+    pub fn with_auth_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.credentials = Arc::new(auth::CredentialCache::new(ttl));
+        self
     }
 
     /// Limits each API key to `sandbox` / `production` (an environment without a quota is not

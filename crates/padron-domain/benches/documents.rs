@@ -69,6 +69,60 @@ fn every_example(bencher: divan::Bencher) {
         });
 }
 
+/// stdnum module name ⇒ Padron country and type (as in `tests/corpora.rs`).
+const MODULES: [(&str, &str, &str); 20] = [
+    ("cl.rut", "CHL", "RUT"),
+    ("mx.curp", "MEX", "CURP"),
+    ("mx.rfc", "MEX", "RFC"),
+    ("br.cpf", "BRA", "CPF"),
+    ("br.cnpj", "BRA", "CNPJ"),
+    ("ar.dni", "ARG", "DNI"),
+    ("ar.cuit", "ARG", "CUIT"),
+    ("co.nit", "COL", "NIT"),
+    ("pe.cui", "PER", "DNI"),
+    ("pe.ruc", "PER", "RUC"),
+    ("uy.rut", "URY", "RUT"),
+    ("ec.ci", "ECU", "CI"),
+    ("ec.ruc", "ECU", "RUC"),
+    ("us.ssn", "USA", "SSN"),
+    ("us.itin", "USA", "ITIN"),
+    ("us.ein", "USA", "EIN"),
+    ("es.dni", "ESP", "DNI"),
+    ("es.nie", "ESP", "NIE"),
+    ("es.cif", "ESP", "CIF"),
+    ("es.nif", "ESP", "NIF"),
+];
+
+/// Every applicable row of `shared/corpora/documents.tsv` (the rows `bench/validate_vs_stdnum.py`
+/// times python-stdnum on), validator only: no JSON, no IO. Skipped when the corpus is absent.
+#[divan::bench]
+fn corpus_rows(bencher: divan::Bencher) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpora/documents.tsv"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let rows: Vec<(Country, DocumentType, String)> = text
+        .lines()
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            let (module, number) = (cols.next()?, cols.next()?);
+            let &(_, c, t) = MODULES.iter().find(|m| m.0 == module)?;
+            let country = Country::parse(c).ok()?;
+            Some((country, DocumentType::parse(t)?, number.to_owned()))
+        })
+        .collect();
+    bencher
+        .counter(divan::counter::ItemsCount::new(rows.len()))
+        .bench(|| {
+            for (c, t, raw) in &rows {
+                let _ = black_box(DocumentNumber::parse(*c, *t, black_box(raw)));
+            }
+        });
+}
+
 /// Country and type names parsed too, as one line of `padron validate --batch` does.
 #[divan::bench]
 fn with_country_and_type_names(bencher: divan::Bencher) {

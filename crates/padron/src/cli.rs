@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Per-API-key limit in production: RATE or RATE/BURST; unset = no limit.
     #[arg(long, env = "PADRON_RATE_LIMIT_PRODUCTION", value_parser = parse_quota)]
     pub rate_limit_production: Option<Quota>,
+    /// Seconds an API-key lookup is reused before the database is asked again (0: always ask).
+    #[arg(long, env = "PADRON_AUTH_CACHE_SECS", default_value_t = 5)]
+    pub auth_cache_secs: u64,
     /// Longest wait for requests in flight at shutdown, in seconds.
     #[arg(long, env = "PADRON_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -225,7 +228,9 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let store = open_store(cli, true).await?;
     let state = AppState::new(store.clone())
         .await
-        .context("failed to load token signing keys")?;
+        .context("failed to load token signing keys")?
+        .with_rate_limits(args.rate_limit_sandbox, args.rate_limit_production)
+        .with_auth_cache(Duration::from_secs(args.auth_cache_secs));
     let app = padron_api::router(state);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

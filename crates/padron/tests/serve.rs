@@ -31,8 +31,14 @@ struct Server {
 impl Server {
     /// Starts a server and waits for its "listening" line.
     fn start(db: &str) -> Server {
+        Self::start_with(db, &[])
+    }
+
+    /// Starts a server with extra environment variables.
+    fn start_with(db: &str, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut child = padron(db)
+            .envs(env.iter().copied())
             .args([
                 "serve",
                 "--listen",
@@ -270,4 +276,39 @@ fn sigterm_finishes_a_request_in_flight_then_exits_cleanly() {
         !dir.path().join("p.db-wal").exists(),
         "the WAL file was left behind"
     );
+}
+
+#[test]
+fn serve_applies_the_configured_rate_limit_per_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("p.db").display());
+    let creds = create_client(&db);
+    let server = Server::start_with(&db, &[("PADRON_RATE_LIMIT_SANDBOX", "0.01/2")]);
+    let key = creds["sandbox"]["apiKey"].as_str().unwrap();
+    let statuses: Vec<u16> = (0..3)
+        .map(|_| {
+            server
+                .call(
+                    "POST",
+                    "/sandbox/auth",
+                    &[("x-api-key", key)],
+                    Some(&json!({})),
+                )
+                .0
+        })
+        .collect();
+    assert_eq!(statuses, vec![401, 401, 429]);
+    // Production has no limit configured.
+    let key = creds["production"]["apiKey"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            server
+                .call("POST", "/auth", &[("x-api-key", key)], Some(&json!({})))
+                .0,
+            401
+        );
+    }
+    let mut child = server.child;
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     sandbox_and_production_are_separate_data_spaces,
     tokens_issued_before_a_secret_rotation_keep_working,
     a_token_from_one_process_is_accepted_by_another,
+    api_key_lookups_are_cached_for_their_time_to_live_only,
 );
 
 async fn post_auth(
@@ -278,4 +279,43 @@ fn jsonwebtoken_kid(token: &str) -> String {
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     json["kid"].as_str().unwrap().to_owned()
+}
+
+async fn api_key_lookups_are_cached_for_their_time_to_live_only(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let cached = padron_api::router(
+        AppState::new(app.store.clone())
+            .await
+            .unwrap()
+            .with_auth_cache(std::time::Duration::from_secs(3600)),
+    );
+    let uncached = padron_api::router(
+        AppState::new(app.store.clone())
+            .await
+            .unwrap()
+            .with_auth_cache(std::time::Duration::ZERO),
+    );
+    let get = || {
+        sandbox
+            .builder(Method::GET, "/identities")
+            .body(Body::empty())
+            .unwrap()
+    };
+    app.send_to(&cached, get()).await.expect(200);
+    app.send_to(&uncached, get()).await.expect(200);
+    // Revoke the key in the database (as an operator's revocation would).
+    let sql = "delete from credentials where environment = 'sandbox'";
+    match app.backend {
+        crate::helpers::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        crate::helpers::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    }
+    // The cached process still knows the key until its entry expires; the other asks every time.
+    app.send_to(&cached, get()).await.expect(200);
+    app.send_to(&uncached, get()).await.expect_error(401, "41");
 }
