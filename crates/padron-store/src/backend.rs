@@ -163,6 +163,16 @@ macro_rules! retry {
 
 pub(crate) use retry;
 
+/// Everything needed to insert one identity, owned so that it can wait in a queue.
+pub(crate) struct NewIdentity {
+    pub tenant: crate::Tenant,
+    pub id: IdentityId,
+    pub kind: IdentityKind,
+    pub fields: IdentityFields,
+    pub children: Vec<IdentityId>,
+    pub now: i64,
+}
+
 /// Ids as stored text, deduplicated, first occurrence order kept.
 pub(crate) fn id_strings(ids: &[IdentityId]) -> Vec<String> {
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
@@ -342,47 +352,16 @@ macro_rules! impl_store {
                 children: &[padron_domain::IdentityId],
                 now: i64,
             ) -> Result<padron_domain::Identity, $crate::StoreError> {
-                $crate::backend::retry!({
-                    let cols = $crate::backend::Columns::of(fields);
-                    let id_hex = id.to_hex();
-                    let mut tx = self.begin_write().await?;
-                    let inserted = sqlx::query(
-                        "insert into identities (client_id, environment, id, kind, name, email, email_key, \
-                         phone, phone_key, country, document_type, document_number, document_key, status, \
-                         external_id, attributes, created_at, updated_at, version) \
-                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, 1)",
-                    )
-                    .bind(&tenant.client_id)
-                    .bind(tenant.environment.as_str())
-                    .bind(&id_hex)
-                    .bind(kind.as_str())
-                    .bind(&fields.name)
-                    .bind(&cols.email)
-                    .bind(&cols.email_key)
-                    .bind(&cols.phone)
-                    .bind(&cols.phone_key)
-                    .bind(fields.country.alpha3())
-                    .bind(fields.document_type.as_str())
-                    .bind(fields.document_number.as_str())
-                    .bind(&cols.document_key)
-                    .bind(fields.status.as_str())
-                    .bind(&fields.external_id)
-                    .bind(&cols.attributes)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await;
-                    if let Err(err) = inserted {
-                        drop(tx);
-                        return Err(self.duplicate_or(err, tenant, kind, fields).await);
-                    }
-                    let mut summaries = Vec::new();
-                    if !children.is_empty() {
-                        Self::lock_links(&mut tx, tenant).await?;
-                        summaries = Self::live_children(&mut tx, tenant, id, children).await?;
-                        Self::insert_links(&mut tx, tenant, &id_hex, &summaries, now).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(padron_domain::Identity {
+                let new = $crate::backend::NewIdentity {
+                    tenant: tenant.clone(),
+                    id,
+                    kind,
+                    fields: fields.clone(),
+                    children: children.to_vec(),
+                    now,
+                };
+                match self.create_new(new).await {
+                    Ok(summaries) => Ok(padron_domain::Identity {
                         id,
                         kind,
                         fields: fields.clone(),
@@ -390,8 +369,10 @@ macro_rules! impl_store {
                         created_at: now,
                         updated_at: now,
                         version: 1,
-                    })
-                })
+                    }),
+                    Err($crate::StoreError::Database(err)) => Err(self.duplicate_or(err, tenant, kind, fields).await),
+                    Err(other) => Err(other),
+                }
             }
 
             async fn find_identity(
@@ -872,6 +853,49 @@ macro_rules! impl_store {
         }
 
         impl $store {
+            /// Inserts a new identity and links its children on `conn` (inside the caller's
+            /// transaction); returns the children as shown.
+            async fn insert_new(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                new: &$crate::backend::NewIdentity,
+            ) -> Result<Vec<padron_domain::ChildSummary>, $crate::StoreError> {
+                let (tenant, fields) = (&new.tenant, &new.fields);
+                let cols = $crate::backend::Columns::of(fields);
+                let id_hex = new.id.to_hex();
+                sqlx::query(
+                    "insert into identities (client_id, environment, id, kind, name, email, email_key, \
+                     phone, phone_key, country, document_type, document_number, document_key, status, \
+                     external_id, attributes, created_at, updated_at, version) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, 1)",
+                )
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(&id_hex)
+                .bind(new.kind.as_str())
+                .bind(&fields.name)
+                .bind(&cols.email)
+                .bind(&cols.email_key)
+                .bind(&cols.phone)
+                .bind(&cols.phone_key)
+                .bind(fields.country.alpha3())
+                .bind(fields.document_type.as_str())
+                .bind(fields.document_number.as_str())
+                .bind(&cols.document_key)
+                .bind(fields.status.as_str())
+                .bind(&fields.external_id)
+                .bind(&cols.attributes)
+                .bind(new.now)
+                .execute(&mut *conn)
+                .await?;
+                if new.children.is_empty() {
+                    return Ok(Vec::new());
+                }
+                Self::lock_links(conn, tenant).await?;
+                let summaries = Self::live_children(conn, tenant, new.id, &new.children).await?;
+                Self::insert_links(conn, tenant, &id_hex, &summaries, new.now).await?;
+                Ok(summaries)
+            }
+
             /// Reads one live identity and its children on `conn`; `lock` also locks its row
             /// until the transaction ends (where the backend has row locks).
             async fn load(

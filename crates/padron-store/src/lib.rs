@@ -274,6 +274,9 @@ pub enum StoreError {
     /// The change function refused the change; the error is the caller's own.
     #[error("change rejected: {0}")]
     Rejected(BoxError),
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
     /// A stored row could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),

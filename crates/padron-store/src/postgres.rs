@@ -77,6 +77,19 @@ impl PostgresStore {
     const FOR_SHARE: &'static str = " for share";
     const FOR_UPDATE: &'static str = " for update";
 
+    /// One transaction per create, retried on serialization failures.
+    async fn create_new(
+        &self,
+        new: crate::backend::NewIdentity,
+    ) -> Result<Vec<padron_domain::ChildSummary>, StoreError> {
+        crate::backend::retry!({
+            let mut tx = self.begin_write().await?;
+            let summaries = Self::insert_new(&mut tx, &new).await?;
+            tx.commit().await?;
+            Ok(summaries)
+        })
+    }
+
     fn unique_rule(err: &sqlx::Error) -> Option<UniqueRule> {
         match err.as_database_error()?.constraint()? {
             "identities_org_document_key" => Some(UniqueRule::OrganizationDocument),

@@ -1,6 +1,10 @@
 //! SQLite backend: one file, WAL journal, durable commits. Writes go through a pool of exactly
 //! one connection, so SQLite's single writer never meets a busy error and transactions are
 //! serialized (which is also what makes child-link cycle checks race-free here).
+//!
+//! Creates are group-committed: concurrent creates queue up, and one task writes each queue's
+//! worth in one transaction (one fsync), each create in its own savepoint, so every caller still
+//! gets its own answer and its own uniqueness verdict, and only after the commit is on disk.
 
 use std::str::FromStr;
 
@@ -8,6 +12,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use padron_domain::ChildSummary;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::NewIdentity;
 use crate::{ConnectOptions, StoreError, Tenant, UniqueRule};
 
 /// The SQLite implementation of [`crate::Store`].
@@ -15,7 +23,17 @@ use crate::{ConnectOptions, StoreError, Tenant, UniqueRule};
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    creates: mpsc::Sender<CreateJob>,
 }
+
+/// One queued create and where its answer goes.
+struct CreateJob {
+    new: NewIdentity,
+    reply: oneshot::Sender<Result<Vec<ChildSummary>, StoreError>>,
+}
+
+/// Most creates one transaction commits together.
+const MAX_BATCH: usize = 128;
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path.db`) and applies
@@ -46,7 +64,13 @@ impl SqliteStore {
                 .connect_with(connect.read_only(true))
                 .await?
         };
-        let store = Self { reader, writer };
+        let (creates, queue) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(group_commit(writer.clone(), queue));
+        let store = Self {
+            reader,
+            writer,
+            creates,
+        };
         if options.migrate {
             store.migrate().await?;
         }
@@ -106,6 +130,16 @@ impl SqliteStore {
 
     /// SQLite names the columns of a violated unique index, not the index: the two rules are
     /// told apart by whether the contact keys are among them.
+    /// Queues the create for the group-commit task and waits for its own verdict.
+    async fn create_new(&self, new: NewIdentity) -> Result<Vec<ChildSummary>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.creates
+            .send(CreateJob { new, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
     fn unique_rule(err: &sqlx::Error) -> Option<UniqueRule> {
         let db = err.as_database_error()?;
         if !db.is_unique_violation() {
@@ -123,3 +157,53 @@ impl SqliteStore {
 }
 
 crate::backend::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+
+/// Takes whatever creates are queued (at least one, at most [`MAX_BATCH`]) and commits them
+/// together; runs until the store is dropped.
+async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<CreateJob>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit_batch(&writer, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Commits a batch: each create in a savepoint of one transaction. If the transaction itself
+/// fails, nothing of it was written, and each create is tried again alone, so that one bad
+/// create cannot fail the others.
+async fn commit_batch(writer: &SqlitePool, batch: Vec<CreateJob>) {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let committed: Result<(), sqlx::Error> = async {
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+        for job in &batch {
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+            let outcome = SqliteStore::insert_new(&mut savepoint, &job.new).await;
+            if outcome.is_ok() {
+                savepoint.commit().await?;
+            } else {
+                savepoint.rollback().await?;
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().await
+    }
+    .await;
+    match committed {
+        Ok(()) => {
+            for (job, outcome) in batch.into_iter().zip(outcomes) {
+                // A caller that went away still had its identity created, as after any commit.
+                let _ = job.reply.send(outcome);
+            }
+        }
+        Err(err) if batch.len() == 1 => {
+            if let Some(job) = batch.into_iter().next() {
+                let _ = job.reply.send(Err(StoreError::Database(err)));
+            }
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, size = batch.len(), "group commit failed; committing one by one");
+            for job in batch {
+                Box::pin(commit_batch(writer, vec![job])).await;
+            }
+        }
+    }
+}

@@ -12,6 +12,7 @@ crate::on_both_backends!(
     missing_contact_values_equal_missing_values,
     patch_into_a_duplicate_answers_409,
     fifty_concurrent_identical_creates_yield_exactly_one_201,
+    concurrent_creates_each_get_their_own_verdict,
 );
 
 async fn two_organizations_may_not_share_a_document_and_the_409_names_the_existing_one(
@@ -165,4 +166,60 @@ async fn fifty_concurrent_identical_creates_yield_exactly_one_201(app: &TestApp)
         1,
         "{statuses:?}"
     );
+}
+
+/// Concurrent creates may be committed together (SQLite group commit): a duplicate or a bad
+/// child in one of them must not change the answer of any other.
+async fn concurrent_creates_each_get_their_own_verdict(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let mut bodies = Vec::new();
+    for i in 0..20 {
+        bodies.push((
+            201,
+            with(user(i), json!({"email": format!("own{i}@example.com")})),
+        ));
+    }
+    for _ in 0..10 {
+        bodies.push((0, with(user(99), json!({"email": "same@example.com"}))));
+    }
+    for i in 0..10 {
+        let body = with(
+            user(200 + i),
+            json!({"email": format!("kid{i}@example.com"), "children": ["ffffffffffffffffffffffff"]}),
+        );
+        bodies.push((400, body));
+    }
+    let tasks = bodies.iter().map(|(_, body)| {
+        let sandbox = sandbox.clone();
+        let body = body.clone();
+        async move { sandbox.post("/identities", body).await }
+    });
+    let answers = futures_join_all(tasks).await;
+    let mut same = Vec::new();
+    for ((expected, _), answer) in bodies.iter().zip(&answers) {
+        match expected {
+            0 => same.push(answer.status.as_u16()),
+            400 => {
+                answer.expect_error(400, "11");
+            }
+            _ => {
+                answer.expect(201);
+            }
+        }
+    }
+    same.sort();
+    assert_eq!(
+        same,
+        [vec![201], vec![409; 9]].concat(),
+        "exactly one of the identical creates wins"
+    );
+    let listed = sandbox.get("/identities?limit=100").await;
+    assert_eq!(listed.expect(200)["pagination"]["count"], 21);
+    for (answer, (expected, _)) in answers.iter().zip(&bodies) {
+        if answer.status.as_u16() == 201 {
+            let id = answer.id();
+            sandbox.get(&format!("/identities/{id}")).await.expect(200);
+            assert_ne!(*expected, 400);
+        }
+    }
 }
