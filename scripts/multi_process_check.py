@@ -6,7 +6,7 @@ Usage: multi_process_check.py PADRON_BINARY POSTGRES_ADMIN_URL
 Creates a fresh database, starts both processes at the same moment on it (so migrations and the
 first signing key race), and checks: a token issued by A is accepted by B; identical creates raced
 through both processes yield exactly one 201; a list walk through B sees every identity created
-through A. Python standard library only. Prints one line per check and 'N passed, N failed'.
+through A; an Idempotency-Key used through A is replayed by B. Python standard library only. Prints one line per check and 'N passed, N failed'.
 """
 import json
 import os
@@ -110,6 +110,13 @@ def main():
             t.join()
         check("40 identical creates raced through both processes yield exactly one 201",
               statuses.count(201) == 1 and statuses.count(409) == 39, sorted(statuses))
+
+        key = {"Idempotency-Key": f"multi-{os.getpid()}"}
+        once = dict(body, email="idem@example.com")
+        st1, first = call(a, "POST", "/sandbox/identities", once, {**h, **key})
+        st2, again = call(b, "POST", "/sandbox/identities", once, {**h, **key})
+        check("an Idempotency-Key used through A is replayed by B",
+              st1 == 201 and st2 == 201 and first == again, f"{st1} {st2}")
 
         created = set()
         for i in range(30):
