@@ -10,6 +10,7 @@ through A; an Idempotency-Key used through A is replayed by B. Python standard l
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,12 @@ def call(base, method, path, body=None, headers=None):
         return e.code, json.loads(raw) if raw else None
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_ready(base, proc, deadline):
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -68,7 +75,7 @@ def main():
     work = tempfile.mkdtemp()
     procs = []
     try:
-        ports = [18941, 18942]
+        ports = [free_port(), free_port()]
         for i, port in enumerate(ports):
             log = open(os.path.join(work, f"p{i}.log"), "w")
             procs.append(subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}"], env=env,

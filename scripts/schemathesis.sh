@@ -12,14 +12,19 @@ fi
 cargo build --locked --bin padron
 bin=target/debug/padron
 work=$(mktemp -d)
-port=18951
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 db="sqlite://$work/padron.db"
 "$bin" --database "$db" client create --name schemathesis --json > "$work/creds.json"
 "$bin" --database "$db" serve --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+ready=no
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then ready=yes; break; fi
+  sleep 0.1
+done
+[ "$ready" = yes ] || { echo "FATAL: padron serve did not become ready; its log:" >&2; cat "$work/serve.log" >&2; exit 1; }
 
 token() { # env-prefix key secret
   curl -fsS "http://127.0.0.1:$port$1/auth" -H "x-api-key: $2" -H 'Content-Type: application/json' \

@@ -277,7 +277,8 @@ pub fn now_micros() -> i64 {
 /// revocation) takes effect in every process within the cache's time to live (default 5 s,
 /// `PADRON_AUTH_CACHE_SECS`; 0 turns the cache off). `POST /auth` always reads the database, so a
 /// rotated secret stops issuing tokens at once. Unknown keys are never cached, so made-up keys
-/// cannot fill the memory (and each one costs a query, which the rate limit bounds).
+/// cannot fill the memory (each one costs a query; with rate limits on, such requests share one
+/// bucket, which bounds those queries).
 pub struct CredentialCache {
     ttl: Duration,
     entries: std::sync::RwLock<HashMap<String, (padron_store::Credential, Instant)>>,
@@ -293,6 +294,13 @@ impl CredentialCache {
             ttl,
             entries: std::sync::RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The credential of `key_hash` if the cache holds it fresh; never asks the database.
+    pub fn peek(&self, key_hash: &str) -> Option<padron_store::Credential> {
+        let entries = self.entries.read().ok()?;
+        let (credential, at) = entries.get(key_hash)?;
+        (at.elapsed() < self.ttl).then(|| credential.clone())
     }
 
     /// The credential whose API key hashes to `key_hash`, from memory when fresh.

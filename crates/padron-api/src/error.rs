@@ -219,6 +219,12 @@ impl From<StoreError> for ApiError {
                 }
             }
             StoreError::VersionMismatch { current } => ApiError::VersionMismatch(current),
+            StoreError::Unavailable(_) | StoreError::Closed => {
+                tracing::error!(error = %describe(&err), "store unavailable");
+                ApiError::Unavailable(
+                    "the database is not available; nothing was written; retry".to_owned(),
+                )
+            }
             StoreError::UnknownIdentities(ids) => ApiError::Fields(
                 ids.iter()
                     .map(|id| {

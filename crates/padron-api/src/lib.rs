@@ -82,13 +82,15 @@ pub fn router(state: AppState) -> Router {
     // Installed before the first request so that every request is counted.
     metrics::handle();
     let env_routes = |env: Environment| {
-        routes::api()
-            .route_layer(axum::middleware::from_fn(middleware::label_route))
-            .layer(axum::middleware::from_fn_with_state(
+        // `route_layer`: only matched routes pass through; unknown paths stay plain 404s.
+        routes::identities()
+            .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 idempotency::idempotency,
             ))
-            .layer(axum::middleware::from_fn_with_state(
+            .merge(routes::access())
+            .route_layer(axum::middleware::from_fn(middleware::label_route))
+            .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 ratelimit::rate_limit,
             ))

@@ -1,6 +1,8 @@
-//! Per-API-key rate limiting: a token bucket per key, with separate limits for sandbox and
-//! production. Limits are per process: N processes behind a load balancer allow up to N times
-//! the configured rate in total.
+//! Per-client rate limiting: a token bucket per client and environment (each environment has its
+//! own API key), with separate limits for sandbox and production. Limits are per process: N
+//! processes behind a load balancer allow up to N times the configured rate in total. Requests
+//! whose key the process has not authenticated recently share one bucket per environment, so
+//! the limit needs the credential cache (`PADRON_AUTH_CACHE_SECS` > 0, the default).
 //!
 //! A small bucket map of our own rather than `governor`: the `RateLimit-Remaining` and
 //! `RateLimit-Reset` headers need the bucket's exact state, which governor's keyed limiter only
@@ -50,8 +52,9 @@ struct Bucket {
     updated: Instant,
 }
 
-/// Buckets are dropped once full again; past this many keys, full ones are pruned at once.
-const PRUNE_AT: usize = 10_000;
+/// The bucket that requests whose API key this process does not know (yet) share: made-up keys
+/// all land here, so they can neither escape the limit nor grow the map.
+const UNVERIFIED: &str = "";
 
 /// The limiter of one process.
 pub struct RateLimiter {
@@ -97,11 +100,6 @@ impl RateLimiter {
                 reset_secs: 0,
             };
         };
-        if buckets.len() >= PRUNE_AT {
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * quota.per_second < burst
-            });
-        }
         let bucket = buckets.entry((env, key.to_owned())).or_insert(Bucket {
             tokens: burst,
             updated: now,
@@ -138,16 +136,22 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     let Some(quota) = limiter.quota(env) else {
         return next.run(req).await;
     };
-    // Requests without a key are refused by authentication anyway; they share one bucket so
-    // that they cannot flood the database lookups either.
+    // Buckets belong to clients, known from the process's credential cache (no database
+    // query here); a key not in the cache takes from the shared unverified bucket, and its
+    // first successful authentication puts it in the cache for the next request.
     let key = req
         .headers()
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .trim()
-        .to_owned();
-    let verdict = limiter.take(env, &key, quota);
+        .trim();
+    let client = state
+        .credentials
+        .peek(&crate::auth::hash_secret(key))
+        .filter(|c| c.environment == env)
+        .map(|c| c.client_id)
+        .unwrap_or_else(|| UNVERIFIED.to_owned());
+    let verdict = limiter.take(env, &client, quota);
     let mut response = if verdict.allowed {
         next.run(req).await
     } else {

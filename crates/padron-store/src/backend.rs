@@ -203,6 +203,7 @@ macro_rules! impl_store {
             }
 
             async fn ping(&self) -> Result<(), $crate::StoreError> {
+                self.alive()?;
                 sqlx::query("select 1").execute(self.reader()).await?;
                 Ok(())
             }
@@ -704,16 +705,11 @@ macro_rules! impl_store {
 
             async fn begin_idempotent(
                 &self,
-                tenant: &$crate::Tenant,
-                key: &str,
-                fingerprint: &str,
-                now: i64,
-                lease_until: i64,
-                expires_at: i64,
+                claim: &$crate::IdempotencyClaim<'_>,
             ) -> Result<$crate::IdempotencyStart, $crate::StoreError> {
                 $crate::backend::retry!({
-                    let client = tenant.client_id.as_str();
-                    let env = tenant.environment.as_str();
+                    let client = claim.tenant.client_id.as_str();
+                    let env = claim.tenant.environment.as_str();
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
                         "delete from idempotency_keys where client_id = $1 and environment = $2 and key = $3 \
@@ -721,22 +717,23 @@ macro_rules! impl_store {
                     )
                     .bind(client)
                     .bind(env)
-                    .bind(key)
-                    .bind(now)
+                    .bind(claim.key)
+                    .bind(claim.now)
                     .execute(&mut *tx)
                     .await?;
                     let inserted = sqlx::query(
                         "insert into idempotency_keys (client_id, environment, key, fingerprint, state, \
-                         lease_until, created_at, expires_at) values ($1, $2, $3, $4, 'running', $5, $6, $7) \
-                         on conflict do nothing",
+                         lease_until, created_at, expires_at, owner) \
+                         values ($1, $2, $3, $4, 'running', $5, $6, $7, $8) on conflict do nothing",
                     )
                     .bind(client)
                     .bind(env)
-                    .bind(key)
-                    .bind(fingerprint)
-                    .bind(lease_until)
-                    .bind(now)
-                    .bind(expires_at)
+                    .bind(claim.key)
+                    .bind(claim.fingerprint)
+                    .bind(claim.lease_until)
+                    .bind(claim.now)
+                    .bind(claim.expires_at)
+                    .bind(claim.owner)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -749,17 +746,20 @@ macro_rules! impl_store {
                         )
                         .bind(client)
                         .bind(env)
-                        .bind(key)
+                        .bind(claim.key)
                         .fetch_optional(&mut *tx)
                         .await?;
                         match row {
                             // Freed between the insert and the select: a retry will take it.
                             None => $crate::IdempotencyStart::InProgress,
-                            Some((stored, _, _, _, _)) if stored != fingerprint => $crate::IdempotencyStart::Mismatch,
+                            Some((stored, _, _, _, _)) if stored != claim.fingerprint => {
+                                $crate::IdempotencyStart::Mismatch
+                            }
                             Some((_, state, _, _, _)) if state != "done" => $crate::IdempotencyStart::InProgress,
                             Some((_, _, status, headers, body)) => {
-                                let headers: Vec<(String, String)> = serde_json::from_str(headers.as_deref().unwrap_or("[]"))
-                                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                                let headers: Vec<(String, String)> =
+                                    serde_json::from_str(headers.as_deref().unwrap_or("[]"))
+                                        .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
                                 $crate::IdempotencyStart::Replay($crate::StoredResponse {
                                     status: u16::try_from(status.unwrap_or(500)).unwrap_or(500),
                                     headers,
@@ -777,6 +777,7 @@ macro_rules! impl_store {
                 &self,
                 tenant: &$crate::Tenant,
                 key: &str,
+                owner: &str,
                 response: &$crate::StoredResponse,
             ) -> Result<(), $crate::StoreError> {
                 let headers = serde_json::to_string(&response.headers)
@@ -784,7 +785,8 @@ macro_rules! impl_store {
                 $crate::backend::retry!({
                     sqlx::query(
                         "update idempotency_keys set state = 'done', status = $1, headers = $2, body = $3 \
-                         where client_id = $4 and environment = $5 and key = $6",
+                         where client_id = $4 and environment = $5 and key = $6 and owner = $7 \
+                         and state = 'running'",
                     )
                     .bind(i64::from(response.status))
                     .bind(&headers)
@@ -792,21 +794,28 @@ macro_rules! impl_store {
                     .bind(&tenant.client_id)
                     .bind(tenant.environment.as_str())
                     .bind(key)
+                    .bind(owner)
                     .execute(self.writer())
                     .await?;
                     Ok(())
                 })
             }
 
-            async fn abandon_idempotent(&self, tenant: &$crate::Tenant, key: &str) -> Result<(), $crate::StoreError> {
+            async fn abandon_idempotent(
+                &self,
+                tenant: &$crate::Tenant,
+                key: &str,
+                owner: &str,
+            ) -> Result<(), $crate::StoreError> {
                 $crate::backend::retry!({
                     sqlx::query(
                         "delete from idempotency_keys where client_id = $1 and environment = $2 and key = $3 \
-                         and state = 'running'",
+                         and owner = $4 and state = 'running'",
                     )
                     .bind(&tenant.client_id)
                     .bind(tenant.environment.as_str())
                     .bind(key)
+                    .bind(owner)
                     .execute(self.writer())
                     .await?;
                     Ok(())
@@ -862,6 +871,10 @@ macro_rules! impl_store {
                 let (tenant, fields) = (&new.tenant, &new.fields);
                 let cols = $crate::backend::Columns::of(fields);
                 let id_hex = new.id.to_hex();
+                // The link lock before any row lock, as on every other path.
+                if !new.children.is_empty() {
+                    Self::lock_links(conn, tenant).await?;
+                }
                 sqlx::query(
                     "insert into identities (client_id, environment, id, kind, name, email, email_key, \
                      phone, phone_key, country, document_type, document_number, document_key, status, \
@@ -890,7 +903,6 @@ macro_rules! impl_store {
                 if new.children.is_empty() {
                     return Ok(Vec::new());
                 }
-                Self::lock_links(conn, tenant).await?;
                 let summaries = Self::live_children(conn, tenant, new.id, &new.children).await?;
                 Self::insert_links(conn, tenant, &id_hex, &summaries, new.now).await?;
                 Ok(summaries)

@@ -213,6 +213,25 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// A request asking to run under an idempotency key.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim<'a> {
+    /// Whose key.
+    pub tenant: &'a Tenant,
+    /// The key.
+    pub key: &'a str,
+    /// Hash of what makes two requests the same request.
+    pub fingerprint: &'a str,
+    /// A random token naming this request, so only it can finish or free the key.
+    pub owner: &'a str,
+    /// Now, Unix microseconds.
+    pub now: i64,
+    /// Until when a running request holds the key.
+    pub lease_until: i64,
+    /// When the kept answer expires.
+    pub expires_at: i64,
+}
+
 /// What [`Store::begin_idempotent`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyStart {
@@ -274,9 +293,12 @@ pub enum StoreError {
     /// The change function refused the change; the error is the caller's own.
     #[error("change rejected: {0}")]
     Rejected(BoxError),
-    /// The store is shutting down.
+    /// The store is shutting down (or its writer task is gone).
     #[error("the store is closed")]
     Closed,
+    /// The database could not take the write now; nothing was written.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A stored row could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -398,25 +420,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Reserves an idempotency key for a request with this fingerprint, or reports what holds it.
     /// Expired keys, and running ones whose lease ran out (their process died), are replaced.
-    #[allow(clippy::too_many_arguments)]
     async fn begin_idempotent(
         &self,
-        tenant: &Tenant,
-        key: &str,
-        fingerprint: &str,
-        now: i64,
-        lease_until: i64,
-        expires_at: i64,
+        claim: &IdempotencyClaim<'_>,
     ) -> Result<IdempotencyStart, StoreError>;
-    /// Stores the answer of a request that reserved `key`.
+    /// Stores the answer of the request that holds `key` as `owner`.
     async fn finish_idempotent(
         &self,
         tenant: &Tenant,
         key: &str,
+        owner: &str,
         response: &StoredResponse,
     ) -> Result<(), StoreError>;
-    /// Frees a reservation whose request failed in a way a retry may fix.
-    async fn abandon_idempotent(&self, tenant: &Tenant, key: &str) -> Result<(), StoreError>;
+    /// Frees a reservation, held as `owner`, whose request failed in a way a retry may fix.
+    async fn abandon_idempotent(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        owner: &str,
+    ) -> Result<(), StoreError>;
     /// Deletes expired idempotency keys; returns how many.
     async fn purge_idempotency(&self, now: i64) -> Result<u64, StoreError>;
 

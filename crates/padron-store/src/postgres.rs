@@ -42,6 +42,11 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Nothing runs beside the pool.
+    fn alive(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn stats(&self) -> crate::PoolStats {
         crate::PoolStats {
             size: self.pool.size(),

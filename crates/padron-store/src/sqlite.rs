@@ -85,6 +85,15 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The group-commit task is still there to take creates.
+    fn alive(&self) -> Result<(), StoreError> {
+        if self.creates.is_closed() {
+            Err(StoreError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
     fn stats(&self) -> crate::PoolStats {
         let pools: &[&SqlitePool] = if self.reader.options().get_max_connections() == 1
             && self.writer.size() == self.reader.size()
@@ -167,9 +176,8 @@ async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<CreateJob>) 
     }
 }
 
-/// Commits a batch: each create in a savepoint of one transaction. If the transaction itself
-/// fails, nothing of it was written, and each create is tried again alone, so that one bad
-/// create cannot fail the others.
+/// Commits a batch: each create in a savepoint of one transaction, so one bad create cannot
+/// fail the others.
 async fn commit_batch(writer: &SqlitePool, batch: Vec<CreateJob>) {
     let mut outcomes = Vec::with_capacity(batch.len());
     let committed: Result<(), sqlx::Error> = async {
@@ -194,15 +202,14 @@ async fn commit_batch(writer: &SqlitePool, batch: Vec<CreateJob>) {
                 let _ = job.reply.send(outcome);
             }
         }
-        Err(err) if batch.len() == 1 => {
-            if let Some(job) = batch.into_iter().next() {
-                let _ = job.reply.send(Err(StoreError::Database(err)));
-            }
-        }
         Err(err) => {
-            tracing::warn!(error = %err, size = batch.len(), "group commit failed; committing one by one");
+            // Only the transaction itself can fail here (each create's own errors stay in its
+            // savepoint): the database is busy or failing, and nothing of the batch was written.
+            // Everyone hears so at once; trying each create again would only queue the wait.
+            tracing::warn!(error = %err, size = batch.len(), "group commit failed");
+            let reason = err.to_string();
             for job in batch {
-                Box::pin(commit_batch(writer, vec![job])).await;
+                let _ = job.reply.send(Err(StoreError::Unavailable(reason.clone())));
             }
         }
     }

@@ -271,7 +271,9 @@ async fn purge_idempotency_keys(store: Arc<dyn Store>) {
         match store.purge_idempotency(auth::now_micros()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "expired idempotency keys deleted"),
-            Err(err) => tracing::warn!(error = ?err, "failed to purge expired idempotency keys"),
+            Err(err) => {
+                tracing::warn!(error = %padron_api::error::describe(&err), "failed to purge expired idempotency keys")
+            }
         }
     }
 }

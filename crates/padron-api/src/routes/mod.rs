@@ -11,11 +11,16 @@ use axum::routing::{delete, get, post};
 
 use crate::AppState;
 
-/// The routes that exist in both environments.
-pub fn api() -> Router<AppState> {
+/// The routes that exist in both environments and are not about identities.
+pub fn access() -> Router<AppState> {
     Router::new()
         .route("/auth", post(auth::issue_token))
         .route("/document-types", get(document_types::list_document_types))
+}
+
+/// The identity routes, which take `Idempotency-Key` and `If-Match`.
+pub fn identities() -> Router<AppState> {
+    Router::new()
         .route(
             "/identities",
             post(identities::create_identity).get(identities::list_identities),

@@ -41,7 +41,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => Json(json!({"status": "ok", "database": state.store.backend()})).into_response(),
         Err(err) => {
-            tracing::warn!(error = ?err, "readiness check failed");
+            tracing::warn!(error = %crate::error::describe(&err), "readiness check failed");
             ApiError::Unavailable("the database is not reachable".to_owned()).into_response()
         }
     }

@@ -1,7 +1,7 @@
 //! Idempotency-Key (spec §9).
 
 use axum::http::Method;
-use padron_store::{Environment, IdempotencyStart, Tenant};
+use padron_store::{Environment, IdempotencyClaim, IdempotencyStart, StoredResponse, Tenant};
 use serde_json::json;
 
 use crate::children::futures_join_all;
@@ -15,6 +15,10 @@ crate::on_both_backends!(
     error_answers_are_kept_and_replayed_too,
     overlong_keys_answer_400,
     expired_keys_are_purged_and_free_again,
+    only_the_request_holding_a_key_can_store_its_answer,
+    a_client_that_hangs_up_still_gets_its_answer_on_retry,
+    the_version_header_is_part_of_the_request_and_replayed_errors_carry_the_new_trace_id,
+    auth_ignores_idempotency_keys_and_keeps_no_token,
 );
 
 async fn a_retry_with_the_same_key_gets_the_same_answer_replayed(app: &TestApp) {
@@ -175,7 +179,12 @@ async fn error_answers_are_kept_and_replayed_too(app: &TestApp) {
         .call_with(Method::POST, "/identities", Some(user(1)), &key)
         .await;
     again.expect_error(409, "13");
-    assert_eq!(again.body, first.body);
+    let without_trace = |body: &serde_json::Value| {
+        let mut body = body.clone();
+        body.as_object_mut().unwrap().remove("traceId");
+        body
+    };
+    assert_eq!(without_trace(&again.body), without_trace(&first.body));
     assert_eq!(again.headers["idempotent-replayed"], "true");
 }
 
@@ -203,6 +212,25 @@ async fn overlong_keys_answer_400(app: &TestApp) {
         .expect(201);
 }
 
+fn claim<'a>(
+    tenant: &'a Tenant,
+    key: &'a str,
+    owner: &'a str,
+    now: i64,
+    lease: i64,
+    expires: i64,
+) -> IdempotencyClaim<'a> {
+    IdempotencyClaim {
+        tenant,
+        key,
+        fingerprint: "fp",
+        owner,
+        now,
+        lease_until: lease,
+        expires_at: expires,
+    }
+}
+
 async fn expired_keys_are_purged_and_free_again(app: &TestApp) {
     let tenant = Tenant {
         client_id: app.client.client_id.clone(),
@@ -213,7 +241,14 @@ async fn expired_keys_are_purged_and_free_again(app: &TestApp) {
     let day = padron_api::idempotency::KEY_TTL_MICROS;
     let start = app
         .store
-        .begin_idempotent(&tenant, "old", "fp", now - day - 1, now - day, now - 1)
+        .begin_idempotent(&claim(
+            &tenant,
+            "old",
+            "a",
+            now - day - 1,
+            now - day,
+            now - 1,
+        ))
         .await
         .unwrap();
     assert_eq!(start, IdempotencyStart::Started);
@@ -229,7 +264,14 @@ async fn expired_keys_are_purged_and_free_again(app: &TestApp) {
         .await
         .expect(201);
     app.store
-        .begin_idempotent(&tenant, "older", "fp", now - day - 1, now - day, now - 1)
+        .begin_idempotent(&claim(
+            &tenant,
+            "older",
+            "a",
+            now - day - 1,
+            now - day,
+            now - 1,
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -249,4 +291,150 @@ async fn expired_keys_are_purged_and_free_again(app: &TestApp) {
         again.headers["idempotent-replayed"], "true",
         "the live key survived the purge"
     );
+}
+
+async fn only_the_request_holding_a_key_can_store_its_answer(app: &TestApp) {
+    let tenant = Tenant {
+        client_id: app.client.client_id.clone(),
+        environment: Environment::Sandbox,
+    };
+    let now = padron_api::auth::now_micros();
+    let later = now + padron_api::idempotency::KEY_TTL_MICROS;
+    // A holds the key, outlives its lease, and B takes the key over.
+    assert_eq!(
+        app.store
+            .begin_idempotent(&claim(&tenant, "k", "A", now - 10, now - 1, later))
+            .await
+            .unwrap(),
+        IdempotencyStart::Started
+    );
+    assert_eq!(
+        app.store
+            .begin_idempotent(&claim(&tenant, "k", "B", now, now + 60_000_000, later))
+            .await
+            .unwrap(),
+        IdempotencyStart::Started
+    );
+    let answer = |status: u16| StoredResponse {
+        status,
+        headers: Vec::new(),
+        body: format!("{{\"from\": {status}}}"),
+    };
+    // A finishing late neither stores its answer nor frees B's reservation.
+    app.store
+        .finish_idempotent(&tenant, "k", "A", &answer(201))
+        .await
+        .unwrap();
+    app.store
+        .abandon_idempotent(&tenant, "k", "A")
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store
+            .begin_idempotent(&claim(&tenant, "k", "C", now, now + 1, later))
+            .await
+            .unwrap(),
+        IdempotencyStart::InProgress
+    );
+    app.store
+        .finish_idempotent(&tenant, "k", "B", &answer(200))
+        .await
+        .unwrap();
+    match app
+        .store
+        .begin_idempotent(&claim(&tenant, "k", "C", now, now + 1, later))
+        .await
+        .unwrap()
+    {
+        IdempotencyStart::Replay(stored) => assert_eq!(stored.status, 200),
+        other => panic!("expected B's answer, got {other:?}"),
+    }
+}
+
+async fn a_client_that_hangs_up_still_gets_its_answer_on_retry(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let key = [("idempotency-key", "hang-up")];
+    // The first attempt is abandoned by its client as soon as it is under way.
+    let first = sandbox.call_with(Method::POST, "/identities", Some(user(1)), &key);
+    let _ = tokio::time::timeout(std::time::Duration::ZERO, first).await;
+    // Retries see "still running" until the first request's answer is kept, then that answer.
+    let mut replayed = None;
+    for _ in 0..10_000 {
+        let retry = sandbox
+            .call_with(Method::POST, "/identities", Some(user(1)), &key)
+            .await;
+        if retry.status.as_u16() == 409 && retry.body["code"] == "21" {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        replayed = Some(retry);
+        break;
+    }
+    let replayed = replayed.expect("the first request finished");
+    replayed.expect(201);
+    assert_eq!(
+        sandbox.get("/identities").await.body["pagination"]["count"],
+        1,
+        "created once"
+    );
+}
+
+async fn the_version_header_is_part_of_the_request_and_replayed_errors_carry_the_new_trace_id(
+    app: &TestApp,
+) {
+    let sandbox = app.sandbox().await;
+    let key = [("idempotency-key", "versioned")];
+    sandbox
+        .call_with(Method::POST, "/identities", Some(user(1)), &key)
+        .await
+        .expect(201);
+    let legacy = sandbox.legacy();
+    legacy
+        .call_with(Method::POST, "/identities", Some(user(1)), &key)
+        .await
+        .expect_error(422, "21");
+    sandbox.create(user(2)).await;
+    let dup_key = [("idempotency-key", "dup-2"), ("x-request-id", "first")];
+    sandbox
+        .call_with(Method::POST, "/identities", Some(user(2)), &dup_key)
+        .await
+        .expect_error(409, "13");
+    let again = sandbox
+        .call_with(
+            Method::POST,
+            "/identities",
+            Some(user(2)),
+            &[("idempotency-key", "dup-2"), ("x-request-id", "second")],
+        )
+        .await;
+    again.expect_error(409, "13");
+    assert_eq!(again.body["traceId"], "second");
+    assert_eq!(again.headers["x-request-id"], "second");
+}
+
+async fn auth_ignores_idempotency_keys_and_keeps_no_token(app: &TestApp) {
+    let c = &app.client;
+    let req = axum::http::Request::post("/sandbox/auth")
+        .header("content-type", "application/json")
+        .header("x-api-key", &c.sandbox.api_key)
+        .header("idempotency-key", "login")
+        .body(axum::body::Body::from(
+            json!({"clientId": c.client_id, "clientSecret": c.sandbox.client_secret}).to_string(),
+        ))
+        .unwrap();
+    let res = app.send(req).await;
+    res.expect(200);
+    assert!(res.headers.get("idempotent-replayed").is_none());
+    let tenant = Tenant {
+        client_id: c.client_id.clone(),
+        environment: Environment::Sandbox,
+    };
+    let now = padron_api::auth::now_micros();
+    // The key was never taken: nothing of the token was stored.
+    let start = app
+        .store
+        .begin_idempotent(&claim(&tenant, "login", "x", now, now + 1, now + 2))
+        .await
+        .unwrap();
+    assert_eq!(start, IdempotencyStart::Started);
 }

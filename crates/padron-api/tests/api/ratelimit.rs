@@ -31,6 +31,10 @@ async fn over_the_limit_answers_429_with_retry_after_per_key_and_environment(app
             .body(Body::empty())
             .unwrap()
     };
+    // The first request of a key this process has not seen takes from the shared bucket of
+    // unverified keys and puts the key's client in the credential cache.
+    let res = limited.clone().oneshot(get(&sandbox)).await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
     let mut remaining = Vec::new();
     for _ in 0..3 {
         let res = limited.clone().oneshot(get(&sandbox)).await.unwrap();
@@ -63,6 +67,30 @@ async fn over_the_limit_answers_429_with_retry_after_per_key_and_environment(app
     let theirs = app.caller_of(&other, Environment::Sandbox).await;
     let res = limited.clone().oneshot(get(&theirs)).await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
+    // Made-up keys cannot each get a fresh bucket: they share what is left of the unverified one
+    // (three tokens, two used by the two clients' first requests).
+    let made_up = |i: u32| crate::helpers::Caller {
+        api_key: format!("pdk_test_made_up_{i}"),
+        ..sandbox.clone()
+    };
+    let statuses: Vec<u16> = futures_util::future::join_all((0..3).map(|i| {
+        let caller = made_up(i);
+        let limited = limited.clone();
+        async move {
+            limited
+                .oneshot(get(&caller))
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
     // The unlimited router of the same database is not affected: limits are per process.
     let req = Request::get("/sandbox/identities")
         .header("x-api-key", &sandbox.api_key)
