@@ -78,6 +78,7 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   (cd "$ROOT" && cargo build --release --bin padron >&2)
 fi
 cp "$ROOT/target/release/padron" "$WORK/padron"
+REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")$(git -C "$ROOT" diff --quiet -- crates 2>/dev/null || echo "+dirty")"
 BIN=$WORK/padron
 
 if [ "$BACKEND" = sqlite ]; then
@@ -181,7 +182,7 @@ if [ "$CEILING" = 1 ]; then
 fi
 
 {
-  echo "### $BACKEND — $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per scenario, $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "### $BACKEND — $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per scenario, binary of $REV (copied at the start)"
   echo
   echo "Seeded: $ORGS organizations, $(wc -l <"$IDS_FILE") users, $(wc -l <"$CURSORS_FILE") cursors. Startup to ready: ${FIRST_START_MS} ms on a fresh database, ${RESTART_MS} ms on the populated one (includes the 5 ms polling step)."
   echo
