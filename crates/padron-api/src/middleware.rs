@@ -52,6 +52,33 @@ fn accept_request_id(value: &HeaderValue) -> Option<String> {
     ok.then(|| text.to_owned())
 }
 
+/// See `hang_up` in [`envelope`].
+struct HangUp {
+    armed: bool,
+    method: String,
+    started: Instant,
+    trace_id: String,
+}
+
+impl Drop for HangUp {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        // 499: nginx's "client closed request"; the route template is unknown at this point.
+        let seconds = self.started.elapsed().as_secs_f64();
+        crate::metrics::record_request(&self.method, "cancelled", 499, seconds);
+        tracing::info!(
+            method = %self.method,
+            route = "cancelled",
+            status = 499u16,
+            latency_ms = seconds * 1000.0,
+            trace_id = %self.trace_id,
+            "request cancelled by the client"
+        );
+    }
+}
+
 pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let trace_id = req
@@ -64,6 +91,14 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(client.clone());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    // Logs and counts the request if its client hangs up before the answer (the future is
+    // dropped and the lines below never run); disarmed once the answer is logged.
+    let mut hang_up = HangUp {
+        armed: true,
+        method: method.to_string(),
+        started,
+        trace_id: trace_id.clone(),
+    };
 
     // A panic in a handler becomes a 500 envelope instead of a dropped connection.
     let mut response = match std::panic::AssertUnwindSafe(next.run(req))
@@ -129,6 +164,7 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
         trace_id = %trace_id,
         "request"
     );
+    hang_up.armed = false;
     response
 }
 

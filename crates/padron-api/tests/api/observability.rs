@@ -6,7 +6,10 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, user, with};
 
-crate::on_both_backends!(metrics_count_requests_per_route_and_validation_failures_per_field);
+crate::on_both_backends!(
+    metrics_count_requests_per_route_and_validation_failures_per_field,
+    requests_whose_client_hangs_up_are_counted_too,
+);
 
 async fn metrics_count_requests_per_route_and_validation_failures_per_field(app: &TestApp) {
     let sandbox = app.sandbox().await;
@@ -46,4 +49,16 @@ async fn metrics_count_requests_per_route_and_validation_failures_per_field(app:
     }
     // Ids never become labels.
     assert!(!text.contains(&id));
+}
+
+async fn requests_whose_client_hangs_up_are_counted_too(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    // The client gives up as soon as the request is under way.
+    let abandoned = sandbox.post("/identities", user(1));
+    let _ = tokio::time::timeout(std::time::Duration::ZERO, abandoned).await;
+    let res = app
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    let text = res.body.as_str().expect("text body").to_owned();
+    assert!(text.contains(r#"route="cancelled",status="499""#), "{text}");
 }
