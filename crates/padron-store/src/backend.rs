@@ -604,24 +604,15 @@ macro_rules! impl_store {
                     .bind(&id_hex)
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query(
+                    // Its links in both directions, and the scopes it holds and those held over it.
+                    for statement in [
                         "delete from identity_children where client_id = $1 and environment = $2 \
                          and (parent_id = $3 or child_id = $3)",
-                    )
-                    .bind(client)
-                    .bind(env)
-                    .bind(&id_hex)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
                         "delete from identity_permissions where client_id = $1 and environment = $2 \
                          and (identity_id = $3 or reference_id = $3)",
-                    )
-                    .bind(client)
-                    .bind(env)
-                    .bind(&id_hex)
-                    .execute(&mut *tx)
-                    .await?;
+                    ] {
+                        sqlx::query(statement).bind(client).bind(env).bind(&id_hex).execute(&mut *tx).await?;
+                    }
                     tx.commit().await?;
                     Ok(())
                 })

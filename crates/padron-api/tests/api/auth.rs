@@ -304,17 +304,8 @@ async fn api_key_lookups_are_cached_for_their_time_to_live_only(app: &TestApp) {
     app.send_to(&cached, get()).await.expect(200);
     app.send_to(&uncached, get()).await.expect(200);
     // Revoke the key in the database (as an operator's revocation would).
-    let sql = "delete from credentials where environment = 'sandbox'";
-    match app.backend {
-        crate::helpers::Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
-        crate::helpers::Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
-    }
+    app.execute_sql("delete from credentials where environment = 'sandbox'")
+        .await;
     // The cached process still knows the key until its entry expires; the other asks every time.
     app.send_to(&cached, get()).await.expect(200);
     app.send_to(&uncached, get()).await.expect_error(401, "41");

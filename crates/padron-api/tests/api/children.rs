@@ -351,23 +351,13 @@ async fn concurrent_delete_and_link_never_leave_a_link_to_a_deleted_identity(app
         assert!(!listed.body.to_string().contains(&child));
     }
     // The link table itself holds no row pointing at a deleted identity.
-    let (count,): (i64,) = match app.backend {
-        crate::helpers::Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-            sqlx::query_as("select count(*) from identity_children c join identities i on i.id = c.child_id where i.deleted_at is not null")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-        crate::helpers::Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-            sqlx::query_as("select count(*) from identity_children c join identities i on i.id = c.child_id where i.deleted_at is not null")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(count, 0);
+    let dangling = app
+        .count_sql(
+            "select count(*) from identity_children c join identities i on i.id = c.child_id \
+             where i.deleted_at is not null",
+        )
+        .await;
+    assert_eq!(dangling, 0);
 }
 
 async fn concurrent_replace_add_and_delete_of_children_never_fail(app: &TestApp) {

@@ -210,6 +210,57 @@ impl TestApp {
         }
     }
 
+    /// Runs one SQL statement directly on the test's database (to set up what the API cannot).
+    pub async fn execute_sql(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&pool)
+                    .await
+                    .expect("statement");
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&pool)
+                    .await
+                    .expect("statement");
+                pool.close().await;
+            }
+        }
+    }
+
+    /// The single integer a `select count(*) …` answers, read directly from the test's database.
+    pub async fn count_sql(&self, sql: &str) -> i64 {
+        let (count,): (i64,) = match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&pool)
+                    .await
+                    .expect("query")
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&pool)
+                    .await
+                    .expect("query")
+            }
+        };
+        count
+    }
+
     /// Another client of the same database, with its own credentials.
     pub async fn other_client(&self) -> CreatedClient {
         auth::create_client(self.store.as_ref(), "Other client", auth::now_micros())
