@@ -21,22 +21,27 @@ pub struct ValidateArgs {
     /// "phone"}, {"email"}, or several together) and write one JSON verdict line per input
     /// line, in order. Exit code 0 when every line is valid, 1 otherwise, 2 on a read or write
     /// failure.
-    #[arg(long, conflicts_with_all = ["country", "document_type", "phone", "email", "number"])]
+    #[arg(long, env = "PADRON_VALIDATE_BATCH", conflicts_with_all = ["country", "document_type", "phone", "email", "number"])]
     pub batch: bool,
     /// ISO 3166-1 alpha-3 country of the document or phone.
-    #[arg(long)]
+    #[arg(long, env = "PADRON_VALIDATE_COUNTRY")]
     pub country: Option<String>,
     /// Document type (RUT, CURP, CPF, …); the number is the positional argument.
-    #[arg(long = "type")]
+    #[arg(long = "type", env = "PADRON_VALIDATE_TYPE")]
     pub document_type: Option<String>,
     /// A phone number to check against --country.
-    #[arg(long)]
+    #[arg(long, env = "PADRON_VALIDATE_PHONE")]
     pub phone: Option<String>,
     /// An email address.
-    #[arg(long)]
+    #[arg(long, env = "PADRON_VALIDATE_EMAIL")]
     pub email: Option<String>,
     /// structural or strict.
-    #[arg(long, value_enum, default_value = "strict")]
+    #[arg(
+        long,
+        value_enum,
+        env = "PADRON_VALIDATION_LEVEL",
+        default_value = "strict"
+    )]
     pub level: LevelArg,
     /// The document number.
     pub number: Option<String>,

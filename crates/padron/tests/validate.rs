@@ -261,3 +261,33 @@ fn batch_memory_does_not_grow_with_the_number_of_lines() {
         "peak memory grew from {early} KiB to {late} KiB"
     );
 }
+
+#[test]
+fn every_flag_also_reads_its_environment_variable() {
+    // The public example RUT 18604011-4 has a wrong check digit: strict says 1, structural 0.
+    let strict = padron()
+        .args([
+            "validate",
+            "--country",
+            "CHL",
+            "--type",
+            "RUT",
+            "18604011-4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(1));
+    let structural = padron()
+        .env("PADRON_VALIDATION_LEVEL", "structural")
+        .env("PADRON_VALIDATE_COUNTRY", "CHL")
+        .env("PADRON_VALIDATE_TYPE", "RUT")
+        .args(["validate", "18604011-4"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        structural.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&structural.stdout)
+    );
+}
