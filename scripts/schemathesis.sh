@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples="${SCHEMATHESIS_EXAMPLES:-25}"
-if ! command -v st >/dev/null 2>&1; then
+# The `st` entry point lands in this interpreter's scripts folder (a shim-managed PATH may not
+# know it until rehashed), so it is called by its full path.
+st="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/st"
+if [ ! -x "$st" ]; then
   python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4.30,<5'
 fi
 cargo build --locked --bin padron
@@ -39,8 +42,8 @@ checks=not_a_server_error,status_code_conformance,content_type_conformance,respo
 common=(--checks "$checks" --max-examples "$examples" --seed 20261203 --phases examples,coverage,fuzzing
         --header "conomyhq-api-version: 24-04-2025" --no-color)
 echo "-- sandbox operations"
-st run "http://127.0.0.1:$port/openapi.json" "${common[@]}" --include-path-regex '^/sandbox/' \
+"$st" run "http://127.0.0.1:$port/openapi.json" "${common[@]}" --include-path-regex '^/sandbox/' \
   --header "x-api-key: $sk" --header "Authorization: Bearer $st_token"
 echo "-- production and service operations"
-st run "http://127.0.0.1:$port/openapi.json" "${common[@]}" --exclude-path-regex '^/sandbox/' \
+"$st" run "http://127.0.0.1:$port/openapi.json" "${common[@]}" --exclude-path-regex '^/sandbox/' \
   --header "x-api-key: $pk" --header "Authorization: Bearer $pt_token"
