@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/scale.sh — does a request cost the same with 10,000 and with 1,000,000 identities in one
 # client? (issue 6: deep keyset pages within 1.5x of the first page; get-by-id and filtered
-# lookups within 1.5x of their cost at 10,000.) SQLite only.
+# lookups within 1.5x of their cost at 10,000.)
 #
-# usage: bash bench/scale.sh            (release binary built if missing; ~3 minutes)
+# usage: bash bench/scale.sh [sqlite|postgres]   (release binary built if missing; ~3 minutes)
+#        PostgreSQL: a fresh database padron_scale_<pid> on $SCALE_PG (dropped at exit).
 # Env: SCALE_SMALL=10000 SCALE_LARGE=1000000 SCALE_SECONDS=5 SCALE_CONNECTIONS=32 SCALE_PORT=18090
 #
 # Rows are inserted with SQL straight into the database of a stopped server (the API would take
@@ -18,21 +19,48 @@ LARGE=${SCALE_LARGE:-1000000}
 SECONDS_EACH=${SCALE_SECONDS:-5}
 CONNS=${SCALE_CONNECTIONS:-32}
 PORT=${SCALE_PORT:-18090}
+BACKEND=${1:-sqlite}
+PG=${SCALE_PG:-postgres://postgres@127.0.0.1:5432}
 WORK=$(mktemp -d /tmp/padron-scale.XXXXXX)
 BIN="$ROOT/target/release/padron"
 [ -x "$BIN" ] || (cd "$ROOT" && cargo build --release --bin padron >&2)
 cp "$BIN" "$WORK/padron"
 DB="$WORK/p.db"
+PGDB=padron_scale_$$
+case "$BACKEND" in
+  sqlite) URL="sqlite://$DB" ;;
+  postgres)
+    URL="$PG/$PGDB"
+    psql "$PG/postgres" -qc "set client_min_messages = warning" -c "drop database if exists $PGDB" -c "create database $PGDB" ;;
+  *) echo "backend must be sqlite or postgres" >&2; exit 2 ;;
+esac
 PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
+  [ "$BACKEND" = postgres ] && psql "$PG/postgres" -qc "drop database if exists $PGDB" 2>/dev/null || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
-"$WORK/padron" --database "sqlite://$DB" client create --name scale --json > "$WORK/c.json"
+"$WORK/padron" --database "$URL" client create --name scale --json > "$WORK/c.json"
 CLIENT=$(jq -r .clientId "$WORK/c.json")
 # Ids: 24 hex digits, time-ordered: a fixed 4-digit prefix and the row number in 20 hex digits.
 PREFIX=6b10
 
 seed() { # first last: insert identities number first..last-1
+  if [ "$BACKEND" = postgres ]; then
+    psql -q "$URL" <<SQL
+insert into identities (client_id, environment, id, kind, name, email, email_key, phone, phone_key,
+  country, document_type, document_number, document_key, status, external_id, attributes,
+  created_at, updated_at, version)
+select '$CLIENT', 'sandbox', '${PREFIX}' || lpad(to_hex(i), 20, '0'), 'USER', 'U' || i,
+  'u' || i || '@example.com', 'u' || i || '@example.com', null, '', 'CHL', 'RUT', '17604011-4',
+  '176040114', 'ACTIVE', null, '{}', 1764000000000000 + i, 1764000000000000 + i, 1
+from generate_series($1, $2 - 1) as i;
+analyze identities;
+SQL
+    return
+  fi
   sqlite3 "$DB" <<SQL
 pragma synchronous = normal;
 with recursive n(i) as (select $1 union all select i + 1 from n where i + 1 < $2)
@@ -43,11 +71,12 @@ select '$CLIENT', 'sandbox', printf('${PREFIX}%020x', i), 'USER', 'U' || i,
   'u' || i || '@example.com', 'u' || i || '@example.com', null, '', 'CHL', 'RUT', '17604011-4',
   '176040114', 'ACTIVE', null, '{}', 1764000000000000 + i, 1764000000000000 + i, 1
 from n;
+analyze;
 SQL
 }
 
 start() {
-  "$WORK/padron" --database "sqlite://$DB" serve --listen "127.0.0.1:$PORT" > "$WORK/serve.log" 2>&1 &
+  "$WORK/padron" --database "$URL" serve --listen "127.0.0.1:$PORT" > "$WORK/serve.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 200); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0; sleep 0.05; done
   echo "server did not start" >&2; cat "$WORK/serve.log" >&2; exit 1
@@ -80,5 +109,4 @@ echo "|---:|---|---|"
 seed 0 "$SMALL"
 start; measure "$SMALL" "$SMALL"; stop
 seed "$SMALL" "$LARGE"
-sqlite3 "$DB" 'analyze'
 start; measure "$LARGE" "$LARGE"; stop
