@@ -14,6 +14,9 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
 ];
 
+/// How often histogram samples are drained into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process-wide recorder, installed on first use (tests build many apps in one process).
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -24,11 +27,24 @@ pub fn handle() -> &'static PrometheusHandle {
                 &LATENCY_BUCKETS,
             )
             .unwrap_or_else(|_| PrometheusBuilder::new());
-        match builder.install_recorder() {
+        let handle = match builder.install_recorder() {
             Ok(handle) => handle,
             // Another recorder is installed (only possible when embedding): render our own.
             Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        };
+        // Histogram samples pile up until upkeep drains them into their buckets; relying on
+        // scrapes alone grew memory by ~3 MiB a minute under load when nobody scraped.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new().name("padron-metrics-upkeep".to_owned()).spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "failed to start metrics upkeep; histograms drain only when scraped");
         }
+        handle
     })
 }
 
@@ -88,7 +104,7 @@ pub fn render(store: &dyn Store) -> String {
     metrics::gauge!("padron_db_pool_connections").set(f64::from(stats.size));
     metrics::gauge!("padron_db_pool_idle_connections").set(f64::from(stats.idle));
     metrics::gauge!("padron_db_pool_max_connections").set(f64::from(stats.max));
-    // Upkeep (draining histogram buffers) runs at scrape time: no background task needed.
+    // Drain the latest samples too, so a scrape sees every request so far.
     handle().run_upkeep();
     handle().render()
 }
