@@ -1,11 +1,14 @@
 //! Extractors that turn every rejection into an [`ApiError`]: the JSON body, the API version
-//! header, the authenticated caller and identity ids in paths.
+//! header (and the middleware that checks it on every API route), the authenticated caller and
+//! identity ids in paths.
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use padron_domain::{IdentityId, ValidationLevel};
 use padron_store::{Environment, Tenant};
 use serde_json::Value;
@@ -26,16 +29,16 @@ pub enum ApiVersion {
     V2,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let mut values = parts.headers.get_all("conomyhq-api-version").iter();
+impl ApiVersion {
+    /// Reads `conomyhq-api-version`: absent is version 1, `24-04-2025` version 2, anything else
+    /// (or the header twice) 400 code 11.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, ApiError> {
+        let mut values = headers.get_all(VERSION_HEADER).iter();
         let first = values.next();
         // Two version headers are ambiguous; answering in either shape would be a guess.
         if values.next().is_some() {
             return Err(ApiError::field(
-                "conomyhq-api-version",
+                VERSION_HEADER,
                 "unsupportedVersion",
                 "send conomyhq-api-version at most once",
             ));
@@ -44,7 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
             None => Ok(ApiVersion::V1),
             Some(v) if v.as_bytes() == VERSION_2.as_bytes() => Ok(ApiVersion::V2),
             Some(_) => Err(ApiError::field(
-                "conomyhq-api-version",
+                VERSION_HEADER,
                 "unsupportedVersion",
                 format!(
                     "unsupported API version; omit the header for version 1 or send {VERSION_2}"
@@ -54,21 +57,48 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
     }
 }
 
+/// The header that selects the response shape (spec §3).
+pub const VERSION_HEADER: &str = "conomyhq-api-version";
+
+/// Route middleware of every API route (`/auth`, `/document-types`, `/identities…`): a bad
+/// `conomyhq-api-version` answers 400 code 11 before any handler runs, so a handler that has no
+/// use for the version (DELETE, permissions) cannot forget the check. The parsed version is left
+/// in the request extensions for the [`ApiVersion`] extractor.
+pub(crate) async fn require_api_version(mut req: Request, next: Next) -> Response {
+    match ApiVersion::from_headers(req.headers()) {
+        Ok(version) => {
+            req.extensions_mut().insert(version);
+            next.run(req).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        // Set by `require_api_version`; parsing again covers a handler mounted without it.
+        match parts.extensions.get::<ApiVersion>() {
+            Some(version) => Ok(*version),
+            None => ApiVersion::from_headers(&parts.headers),
+        }
+    }
+}
+
 /// The request body parsed as JSON, `None` when the request has no body at all.
 #[derive(Debug)]
 pub struct JsonBody(pub Option<Value>);
 
+/// Whether `Content-Type` is `application/json`, with any parameters (`; charset=utf-8`) and the
+/// media type in any case (RFC 9110 §8.3.1). Other JSON-based types (`application/problem+json`,
+/// `application/vnd.api+json`) are refused: the contract takes only `application/json` (spec §3).
 fn is_json_content_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let mime = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    let mime = value.split(';').next().unwrap_or("").trim();
+    mime.eq_ignore_ascii_case("application/json")
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {

@@ -89,6 +89,8 @@ pub fn router(state: AppState) -> Router {
                 idempotency::idempotency,
             ))
             .merge(routes::access())
+            // Outside idempotency, so a bad version is refused before a key is reserved.
+            .route_layer(axum::middleware::from_fn(extract::require_api_version))
             .route_layer(axum::middleware::from_fn(middleware::label_route))
             .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),

@@ -155,8 +155,8 @@ pub struct IdentityCreate {
         example = "+56961234567"
     )]
     pub phone: Option<String>,
-    /// ISO 3166-1 alpha-3.
-    #[schema(pattern = "^[A-Za-z]{3}$", example = "CHL")]
+    /// ISO 3166-1 alpha-3, upper case (`chl` is refused).
+    #[schema(pattern = "^[A-Z]{3}$", example = "CHL")]
     pub country: String,
     /// A type of the country (`GET /document-types`) or PASSPORT.
     #[schema(
@@ -220,7 +220,7 @@ pub struct IdentityPatch {
     pub email: Option<String>,
     #[schema(pattern = r"^\s*\+[0-9 ().-]+$", max_length = 200)]
     pub phone: Option<String>,
-    #[schema(pattern = "^[A-Za-z]{3}$")]
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub country: Option<String>,
     #[schema(rename = "documentType", min_length = 1, max_length = 200)]
     pub document_type: Option<String>,
@@ -431,9 +431,9 @@ fn create_identity() {}
     params(
         ("type" = Option<IdentityType>, Query),
         ("email" = Option<String>, Query, description = "case-insensitive"),
-        ("documentNumber" = Option<String>, Query, description = "separators and leading zeros ignored"),
+        ("documentNumber" = Option<String>, Query, description = "letters and digits compared, separators and case ignored, leading zeros kept; canonicalised for the type when country and documentType are given"),
         ("phone" = Option<String>, Query),
-        ("country" = Option<String>, Query),
+        ("country" = Option<String>, Query, description = "ISO 3166-1 alpha-3, upper case"),
         ("status" = Option<IdentityStatus>, Query),
         ("externalId" = Option<String>, Query),
         ("parentId" = Option<String>, Query, description = "children of this identity"),

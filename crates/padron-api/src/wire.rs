@@ -70,7 +70,8 @@ struct Reader {
     warnings: Vec<FieldError>,
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// How a JSON value's type is named in error details (`a number`, `an object`).
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -434,6 +435,21 @@ impl Reader {
     }
 }
 
+/// A country as the API takes it: an ISO 3166-1 alpha-3 code in upper case (spec §6.1). The
+/// domain parser also accepts lower case, which the command line keeps for people typing; the
+/// wire contract does not, so `chl` is refused here with `invalidFormat` (code 11).
+pub fn parse_country(raw: &str) -> Result<Country, Issue> {
+    let raw = raw.trim();
+    let country = Country::parse(raw)?;
+    if raw != country.alpha3() {
+        return Err(Issue::new(
+            "invalidFormat",
+            "country must be an upper-case ISO 3166-1 alpha-3 code (e.g. CHL)",
+        ));
+    }
+    Ok(country)
+}
+
 /// Parses ids given as a JSON array body (children, removals).
 pub fn parse_id_list(field: &str, items: &[Value]) -> Result<Vec<IdentityId>, Vec<FieldError>> {
     let mut reader = Reader {
@@ -650,7 +666,7 @@ fn read_fields(
         _ => r
             .required_text("country", body.get("country"), MAX_TEXT)
             .and_then(|raw| {
-                let parsed = Country::parse(&raw);
+                let parsed = parse_country(&raw);
                 if let Err(issue) = &parsed {
                     r.error("country", issue.code, issue.detail.clone());
                 }

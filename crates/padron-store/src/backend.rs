@@ -649,8 +649,11 @@ macro_rules! impl_store {
                     // Names already held and names granted twice in this request are merged,
                     // so each (resource, reference) ends up as one row holding the union.
                     let mut merged: Vec<$crate::Permission> = Self::load_permissions(&mut tx, tenant, &id_hex).await?;
-                    let mut touched: Vec<(String, padron_domain::IdentityId)> = Vec::new();
+                    // Only scopes that gain a name are written; granting what is already held
+                    // changes nothing, so the version and updatedAt stay (spec §6.1).
+                    let mut changed: Vec<(String, padron_domain::IdentityId)> = Vec::new();
                     for grant in grants {
+                        let key = (grant.resource.clone(), grant.reference);
                         let slot = match merged.iter().position(|p| p.resource == grant.resource && p.reference == grant.reference) {
                             Some(i) => i,
                             None => {
@@ -661,13 +664,13 @@ macro_rules! impl_store {
                         for name in &grant.permissions {
                             if !merged[slot].permissions.contains(name) {
                                 merged[slot].permissions.push(name.clone());
+                                if !changed.contains(&key) {
+                                    changed.push(key.clone());
+                                }
                             }
                         }
-                        if !touched.contains(&(grant.resource.clone(), grant.reference)) {
-                            touched.push((grant.resource.clone(), grant.reference));
-                        }
                     }
-                    for p in merged.iter().filter(|p| touched.contains(&(p.resource.clone(), p.reference))) {
+                    for p in merged.iter().filter(|p| changed.contains(&(p.resource.clone(), p.reference))) {
                         let encoded = serde_json::to_string(&p.permissions)
                             .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
                         sqlx::query(
@@ -686,7 +689,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    if !grants.is_empty() {
+                    if !changed.is_empty() {
                         Self::bump_version(&mut tx, tenant, &id_hex, now).await?;
                     }
                     tx.commit().await?;

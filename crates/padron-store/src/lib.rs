@@ -128,7 +128,7 @@ pub struct IdentityFilter {
     pub email_key: Option<String>,
     /// `+` and digits.
     pub phone_key: Option<String>,
-    /// Letters and digits of the number, leading zeros removed (see [`document_key`]).
+    /// Letters and digits of the canonical number, upper case (see [`document_key`]).
     pub document_key: Option<String>,
     /// Canonical document type name.
     pub document_type: Option<String>,
@@ -453,15 +453,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 }
 
-/// The key the `documentNumber` filter matches: letters and digits, upper case, leading zeros
-/// removed. Equal numbers of one type give equal keys whatever their separators.
+/// The key the `documentNumber` filter matches: the letters and digits, upper case, leading
+/// zeros kept. Equal canonical numbers give equal keys whatever separators a filter value
+/// carries, and the key works without the document type (spec §8); it drops only the dash of a
+/// Chilean RUT, which no other canonical form has. Leading zeros are significant (a passport
+/// `00AB123` is not `AB123`, a CPF `01234567890` is not `1234567890`): a filter value is
+/// canonicalised for its type first when the request names the type (the API does so).
+///
+/// Migration `20261203000005_document_key` recomputes the stored keys with the same rule in SQL.
 pub fn document_key(raw: &str) -> String {
-    let key: String = raw
-        .chars()
+    raw.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
-        .collect();
-    key.trim_start_matches('0').to_owned()
+        .collect()
 }
 
 /// The key the `phone` filter and the uniqueness rule match: `+` and the digits.
@@ -521,5 +525,26 @@ impl Default for ConnectOptions {
             migrate: true,
             statement_timeout: std::time::Duration::from_secs(5),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::document_key;
+
+    #[test]
+    fn document_keys_drop_separators_and_case_but_keep_leading_zeros() {
+        for (raw, key) in [
+            ("17604011-4", "176040114"),
+            ("17.604.011-4", "176040114"),
+            ("12ABC34501DE35", "12ABC34501DE35"),
+            ("12.abc.345/01de-35", "12ABC34501DE35"),
+            ("00AB123", "00AB123"),
+            ("01234567890", "01234567890"),
+            ("0", "0"),
+        ] {
+            assert_eq!(document_key(raw), key, "{raw}");
+        }
+        assert_ne!(document_key("00AB123"), document_key("AB123"));
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::auth::{TOKEN_TTL_SECS, hash_secret, secret_matches};
 use crate::error::ApiError;
-use crate::extract::{ApiVersion, JsonBody, api_key};
+use crate::extract::{JsonBody, api_key};
 use crate::middleware::ClientSlot;
 
 /// The `/auth` answer.
@@ -33,7 +33,6 @@ pub struct TokenResponse {
 pub async fn issue_token(
     State(state): State<AppState>,
     Extension(env): Extension<Environment>,
-    _version: ApiVersion,
     headers: HeaderMap,
     client_slot: Option<Extension<ClientSlot>>,
     body: JsonBody,

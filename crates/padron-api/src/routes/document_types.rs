@@ -11,7 +11,7 @@ use padron_domain::{Country, DocumentTypeInfo, document_countries, document_type
 use serde::Serialize;
 
 use crate::error::{ApiError, FieldError};
-use crate::extract::{ApiVersion, Caller};
+use crate::extract::Caller;
 
 /// The answer: one entry per country, in the order of spec §6.2's table.
 #[derive(Debug, Serialize)]
@@ -79,12 +79,11 @@ fn country_out(country: Country) -> CountryDocumentsOut {
 /// `GET /document-types[?country=CHL]`.
 ///
 /// Needs the same credentials as `/identities`: the answer is static, but keeping every API
-/// route behind one rule leaves nothing for a client to special-case. The version header is
-/// still checked so a bad value answers 400 like everywhere else; both versions get this shape,
-/// as the endpoint has no legacy form.
+/// route behind one rule leaves nothing for a client to special-case. A bad version header
+/// answers 400 like everywhere else (the router checks it on every API route); both versions get
+/// this shape, as the endpoint has no legacy form.
 pub async fn list_document_types(
     _caller: Caller,
-    _version: ApiVersion,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<DocumentTypesOut>, ApiError> {
     let Query(params) =

@@ -1,7 +1,7 @@
 //! `/identities`: create, find, list, update, delete, and the children, rules and permissions
 //! of one identity.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use padron_domain::{
-    Country, DocumentType, EmailAddress, Identity, IdentityFields, IdentityId, IdentityKind, Status,
+    Country, DocumentNumber, DocumentType, EmailAddress, Identity, IdentityFields, IdentityId,
+    IdentityKind, Status,
 };
 use padron_store::{
     BoxError, IdentityChange, IdentityEdit, IdentityFilter, LinkChange, Permission, StoreError,
@@ -175,18 +176,22 @@ fn list_query(
             None => bad("status", "status is not a known status"),
         }
     }
+    let mut country = None;
     if let Some(raw) = get("country") {
-        match Country::parse(raw) {
-            Ok(c) => filter.country = Some(c.alpha3().to_owned()),
-            Err(_) => bad("country", "country must be an ISO 3166-1 alpha-3 code"),
+        match wire::parse_country(raw) {
+            Ok(c) => country = Some(c),
+            Err(issue) => bad("country", &issue.detail),
         }
     }
+    filter.country = country.map(|c| c.alpha3().to_owned());
+    let mut document_type = None;
     if let Some(raw) = get("documentType") {
         match DocumentType::parse(raw) {
-            Some(t) => filter.document_type = Some(t.as_str().to_owned()),
+            Some(t) => document_type = Some(t),
             None => bad("documentType", "documentType is not a known document type"),
         }
     }
+    filter.document_type = document_type.map(|t| t.as_str().to_owned());
     if let Some(raw) = get("parentId") {
         match IdentityId::parse(raw) {
             Some(id) => filter.parent_id = Some(id),
@@ -199,7 +204,15 @@ fn list_query(
         Err(_) => raw.to_lowercase(),
     });
     filter.phone_key = get("phone").map(padron_store::phone_key);
-    filter.document_key = get("documentNumber").map(padron_store::document_key);
+    filter.document_key = get("documentNumber").map(|raw| {
+        // Told the country and type, the number is canonicalised exactly as a stored one is (a
+        // RUT loses its leading zeros); otherwise only separators and letter case are undone.
+        let canonical = match (country, document_type) {
+            (Some(c), Some(t)) => DocumentNumber::parse(c, t, raw).ok().map(|n| n.value),
+            _ => None,
+        };
+        padron_store::document_key(canonical.as_ref().map_or(raw, DocumentNumber::as_str))
+    });
     filter.external_id = get("externalId").map(str::to_owned);
     if errors.is_empty() {
         Ok((filter, after, limit))
@@ -244,36 +257,40 @@ pub async fn list_identities(
     Ok(Json(page).into_response())
 }
 
-/// A change computed from the current identity, with the warnings its validation produced.
+/// A change computed from the current identity.
 struct Change {
     fields: IdentityFields,
     children: Option<Vec<IdentityId>>,
+}
+
+/// What `compute` made of a request: the change (`None` when nothing changes) and the warnings
+/// of validating the request, which the answer carries whether or not anything changed.
+struct Computed {
+    change: Option<Change>,
     warnings: Vec<FieldError>,
 }
 
 /// Read, compute, write under the identity's row lock: `compute` sees the identity as it is now
-/// and returns `None` when there is nothing to change (no new version). Concurrent edits of one
-/// identity apply one after the other, each to the result of the one before.
+/// and returns no change when there is nothing to change (no new version). Concurrent edits of
+/// one identity apply one after the other, each to the result of the one before.
 async fn modify(
     state: &AppState,
     tenant: &Tenant,
     id: IdentityId,
     expected: Option<i64>,
     replaces_children: bool,
-    compute: impl Fn(&Identity) -> Result<Option<Change>, ApiError> + Send + Sync,
+    compute: impl Fn(&Identity) -> Result<Computed, ApiError> + Send + Sync,
 ) -> Result<(Identity, Vec<FieldError>), ApiError> {
-    // The warnings of the attempt that was stored; the closure may run again after a retry.
+    // The warnings of the last attempt; the closure may run again after a retry.
     let warnings = std::sync::Mutex::new(Vec::new());
     let change = |current: &Identity| -> Result<Option<IdentityChange>, BoxError> {
         let computed = compute(current).map_err(|e| Box::new(e) as BoxError)?;
-        Ok(computed.map(|c| {
-            if let Ok(mut w) = warnings.lock() {
-                *w = c.warnings;
-            }
-            IdentityChange {
-                fields: c.fields,
-                children: c.children,
-            }
+        if let Ok(mut w) = warnings.lock() {
+            *w = computed.warnings;
+        }
+        Ok(computed.change.map(|c| IdentityChange {
+            fields: c.fields,
+            children: c.children,
         }))
     };
     let edit = IdentityEdit {
@@ -293,12 +310,9 @@ async fn modify(
             },
             other => other.into(),
         })?;
-    let warnings = if modified.changed {
-        warnings.into_inner().unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    Ok((modified.identity, warnings))
+    // Also when nothing changed: an ignored unknown field or a strict-level finding is worth
+    // reporting even if the patch turned out to be a no-op (spec §6.1).
+    Ok((modified.identity, warnings.into_inner().unwrap_or_default()))
 }
 
 /// Errors for read-only fields sent with a value other than the current one.
@@ -343,35 +357,45 @@ pub async fn update_identity(
         if_match(&headers),
         replaces_children,
         |current| {
-            let immutable = read_only_errors(&patch, current);
-            if !immutable.is_empty() {
-                return Err(ApiError::Fields(immutable));
-            }
+            // Read-only fields are checked with the rest, so that `errors` lists every problem
+            // of the body (spec §4), not only the read-only ones.
+            let mut errors = read_only_errors(&patch, current);
             let mut merged = wire::patch_base(current);
             wire::merge_patch(&mut merged, &mergeable);
             let Value::Object(merged) = merged else {
                 return Err(ApiError::Internal);
             };
-            let draft = wire::parse_patch(&merged, &patch, current, caller.level)
-                .map_err(|errors| validation_failed(merged.get("country"), errors))?;
+            let parsed = wire::parse_patch(&merged, &patch, current, caller.level);
+            let draft = match parsed {
+                Ok(draft) if errors.is_empty() => draft,
+                Ok(_) => return Err(validation_failed(merged.get("country"), errors)),
+                Err(more) => {
+                    errors.extend(more);
+                    return Err(validation_failed(merged.get("country"), errors));
+                }
+            };
             current
                 .fields
                 .status
                 .change_to(draft.fields.status)
                 .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+            // An id listed twice is linked once, so `[a, a]` is the same set as `[a]`. Order
+            // counts: children are shown in link order, which a replacement resets.
             let same_children = draft.children.as_ref().is_none_or(|ids| {
+                let mut seen = HashSet::with_capacity(ids.len());
                 ids.iter()
                     .copied()
+                    .filter(|id| seen.insert(*id))
                     .eq(current.children.iter().map(|c| c.id))
             });
-            if draft.fields == current.fields && same_children {
-                return Ok(None);
-            }
-            Ok(Some(Change {
+            let change = (draft.fields != current.fields || !same_children).then_some(Change {
                 fields: draft.fields,
                 children: draft.children,
+            });
+            Ok(Computed {
+                change,
                 warnings: draft.warnings,
-            }))
+            })
         },
     )
     .await?;
@@ -384,11 +408,15 @@ pub async fn update_identity(
 }
 
 /// `DELETE /identities/{id}`: 204; the row stays as a tombstone.
+///
+/// The endpoint takes no body, but one that is sent must still be JSON within the size limit
+/// (spec §3, §10), like every other request body; its content is ignored.
 pub async fn delete_identity(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
+    _body: JsonBody,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&id)?;
     state
@@ -492,18 +520,17 @@ async fn change_rules(
                     format!("rules must be at most {MAX_FREE_JSON} bytes of JSON"),
                 ));
             }
-            if new_rules == current.fields.rules {
-                return Ok(None);
-            }
-            let fields = IdentityFields {
-                rules: new_rules,
-                ..current.fields.clone()
-            };
-            Ok(Some(Change {
-                fields,
+            let change = (new_rules != current.fields.rules).then(|| Change {
+                fields: IdentityFields {
+                    rules: new_rules,
+                    ..current.fields.clone()
+                },
                 children: None,
+            });
+            Ok(Computed {
+                change,
                 warnings: Vec::new(),
-            }))
+            })
         },
     )
     .await?;
@@ -611,6 +638,32 @@ pub async fn list_permissions(
 /// The resources a scope may govern.
 const RESOURCES: [&str; 1] = ["IDENTITY"];
 
+/// A required string of scope `i`, trimmed. Absent or null is missing (code 12); any other JSON
+/// type is a wrong type (code 11), never "missing", so the client learns what to fix (spec §4).
+fn scope_text<'v>(
+    errors: &mut Vec<FieldError>,
+    i: usize,
+    key: &str,
+    value: Option<&'v Value>,
+) -> Option<&'v str> {
+    let field = format!("[{i}].{key}");
+    match value {
+        None | Some(Value::Null) => {
+            errors.push(FieldError::missing(&field));
+            None
+        }
+        Some(Value::String(s)) => Some(s.trim()),
+        Some(other) => {
+            errors.push(FieldError::new(
+                field.clone(),
+                "invalidType",
+                format!("{field} must be a string, not {}", wire::type_name(other)),
+            ));
+            None
+        }
+    }
+}
+
 fn parse_grants(items: &[Value]) -> Result<Vec<Permission>, ApiError> {
     let mut errors = Vec::new();
     let mut grants = Vec::with_capacity(items.len());
@@ -623,28 +676,25 @@ fn parse_grants(items: &[Value]) -> Result<Vec<Permission>, ApiError> {
             ));
             continue;
         };
-        let resource = match map
-            .get("resource")
-            .and_then(Value::as_str)
-            .map(|r| r.trim().to_ascii_uppercase())
-        {
-            Some(r) if RESOURCES.contains(&r.as_str()) => Some(r),
-            Some(_) => {
-                errors.push(FieldError::new(
-                    format!("[{i}].resource"),
-                    "invalidValue",
-                    "resource must be IDENTITY",
-                ));
-                None
+        let resource = match scope_text(&mut errors, i, "resource", map.get("resource")) {
+            Some(r) => {
+                let r = r.to_ascii_uppercase();
+                if RESOURCES.contains(&r.as_str()) {
+                    Some(r)
+                } else {
+                    errors.push(FieldError::new(
+                        format!("[{i}].resource"),
+                        "invalidValue",
+                        "resource must be IDENTITY",
+                    ));
+                    None
+                }
             }
-            None => {
-                errors.push(FieldError::missing(&format!("[{i}].resource")));
-                None
-            }
+            None => None,
         };
-        let reference = match map.get("reference").and_then(Value::as_str) {
+        let reference = match scope_text(&mut errors, i, "reference", map.get("reference")) {
             Some(raw) => {
-                let id = IdentityId::parse(raw.trim());
+                let id = IdentityId::parse(raw);
                 if id.is_none() {
                     errors.push(FieldError::new(
                         format!("[{i}].reference"),
@@ -654,10 +704,7 @@ fn parse_grants(items: &[Value]) -> Result<Vec<Permission>, ApiError> {
                 }
                 id
             }
-            None => {
-                errors.push(FieldError::missing(&format!("[{i}].reference")));
-                None
-            }
+            None => None,
         };
         let names = match map.get("permissions") {
             Some(Value::Array(names)) => {
@@ -746,11 +793,14 @@ pub async fn grant_permissions(
 }
 
 /// `DELETE /identities/{id}/permissions/{otherId}`: revokes every scope over `otherId`; 200 `{}`.
+/// A body, which the endpoint does not take, must still be JSON within the size limit and is
+/// ignored (see [`delete_identity`]).
 pub async fn revoke_permissions(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     Path((id, other)): Path<(String, String)>,
+    _body: JsonBody,
 ) -> Result<Response, ApiError> {
     let id = path_id(&id)?;
     let other = path_id(&other)?;

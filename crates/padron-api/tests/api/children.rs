@@ -17,6 +17,7 @@ crate::on_both_backends!(
     concurrent_opposite_links_never_store_a_cycle,
     concurrent_delete_and_link_never_leave_a_link_to_a_deleted_identity,
     concurrent_replace_add_and_delete_of_children_never_fail,
+    a_patch_naming_the_current_children_with_repeats_changes_nothing,
 );
 
 async fn new_user(caller: &Caller<'_>, n: u32) -> String {
@@ -401,4 +402,34 @@ async fn concurrent_replace_add_and_delete_of_children_never_fail(app: &TestApp)
         let kids = ids(sandbox.get(&org_path).await.expect(200));
         assert!(!kids.contains(&c), "a deleted identity is still a child");
     }
+}
+
+async fn a_patch_naming_the_current_children_with_repeats_changes_nothing(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = new_user(&sandbox, 1).await;
+    let b = new_user(&sandbox, 2).await;
+    let path = format!("/identities/{org}");
+    let linked = sandbox.patch(&path, json!({"children": [a, b]})).await;
+    let linked = linked.expect(200).clone();
+    assert_eq!(linked["version"], 2);
+    for same in [
+        json!([a, a, b]),
+        json!([a, b, b, a]),
+        json!([{"id": a}, a, {"id": b, "name": "ignored"}]),
+    ] {
+        let got = sandbox.patch(&path, json!({"children": same})).await;
+        let got = got.expect(200);
+        assert_eq!(got["version"], 2, "{same}");
+        assert_eq!(got["updatedAt"], linked["updatedAt"], "{same}");
+        assert_eq!(ids(got), vec![a.clone(), b.clone()], "{same}");
+    }
+    // Another order is a change: children are shown in link order.
+    let got = sandbox.patch(&path, json!({"children": [b, a, b]})).await;
+    let got = got.expect(200);
+    assert_eq!(got["version"], 3);
+    assert_eq!(ids(got), vec![b.clone(), a.clone()]);
 }

@@ -18,6 +18,9 @@ crate::on_both_backends!(
     x_request_id_is_echoed_and_equals_the_trace_id,
     malformed_ids_in_paths_answer_404,
     health_and_readiness_answer_without_credentials,
+    a_bad_api_version_answers_400_code_11_on_every_route_that_takes_credentials,
+    only_application_json_is_accepted_as_the_content_type,
+    a_body_sent_to_the_delete_routes_must_be_json_within_the_size_limit,
 );
 
 async fn unknown_routes_answer_404_with_the_envelope(app: &TestApp) {
@@ -204,4 +207,200 @@ async fn health_and_readiness_answer_without_credentials(app: &TestApp) {
         .send(Request::get("/readyz").body(Body::empty()).unwrap())
         .await;
     assert_eq!(res.expect(200)["status"], "ok");
+}
+
+async fn a_bad_api_version_answers_400_code_11_on_every_route_that_takes_credentials(
+    app: &TestApp,
+) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(crate::helpers::organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = sandbox.create(user(1)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scopes = format!("/identities/{member}/permissions");
+    sandbox
+        .post(
+            &scopes,
+            json!([{"resource": "IDENTITY", "reference": org, "permissions": ["READ"]}]),
+        )
+        .await
+        .expect(200);
+    let odd = crate::helpers::Caller {
+        version: Some("2023-01-01".into()),
+        ..sandbox.clone()
+    };
+    let routes: Vec<(Method, String, Option<serde_json::Value>)> = vec![
+        (Method::POST, "/identities".into(), Some(user(2))),
+        (Method::GET, "/identities".into(), None),
+        (Method::GET, format!("/identities/{member}"), None),
+        (
+            Method::PATCH,
+            format!("/identities/{member}"),
+            Some(json!({"nickname": "x"})),
+        ),
+        (Method::DELETE, format!("/identities/{member}"), None),
+        (
+            Method::POST,
+            format!("/identities/{org}/children"),
+            Some(json!([member])),
+        ),
+        (
+            Method::DELETE,
+            format!("/identities/{org}/children"),
+            Some(json!([member])),
+        ),
+        (
+            Method::POST,
+            format!("/identities/{org}/rules"),
+            Some(json!({"a": 1})),
+        ),
+        (Method::DELETE, format!("/identities/{org}/rules"), None),
+        (Method::GET, scopes.clone(), None),
+        (
+            Method::POST,
+            scopes.clone(),
+            Some(json!([{"resource": "IDENTITY", "reference": org, "permissions": ["SIGN"]}])),
+        ),
+        (Method::DELETE, format!("{scopes}/{org}"), None),
+        (Method::GET, "/document-types".into(), None),
+    ];
+    for (method, path, body) in routes {
+        let res = odd.call(method.clone(), &path, body).await;
+        res.expect_error(400, "11");
+        assert_eq!(
+            res.error_fields(),
+            ["conomyhq-api-version"],
+            "{method} {path}"
+        );
+    }
+    // POST /auth takes credentials too (the key and the secret), though no token.
+    let creds = &app.client.sandbox;
+    let auth = Request::post("/sandbox/auth")
+        .header("content-type", "application/json")
+        .header("x-api-key", &creds.api_key)
+        .header("conomyhq-api-version", "2023-01-01")
+        .body(Body::from(
+            json!({"clientId": app.client.client_id, "clientSecret": creds.client_secret})
+                .to_string(),
+        ))
+        .unwrap();
+    app.send(auth).await.expect_error(400, "11");
+    // The version is checked before the credentials.
+    let anonymous = Request::get("/sandbox/identities")
+        .header("conomyhq-api-version", "2023-01-01")
+        .body(Body::empty())
+        .unwrap();
+    app.send(anonymous).await.expect_error(400, "11");
+    // None of the refused requests changed anything.
+    let found = sandbox.get(&format!("/identities/{member}")).await;
+    assert_eq!(found.expect(200)["nickname"], serde_json::Value::Null);
+    assert_eq!(
+        sandbox.get(&scopes).await.expect(200),
+        &json!([{"resource": "IDENTITY", "reference": org, "permissions": ["READ"]}])
+    );
+    assert_eq!(
+        sandbox.get(&format!("/identities/{org}")).await.expect(200)["version"],
+        1
+    );
+}
+
+async fn only_application_json_is_accepted_as_the_content_type(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let send = |ct: &str, n: u32| {
+        let req = sandbox
+            .builder(Method::POST, "/identities")
+            .header("content-type", ct)
+            .body(Body::from(
+                with(user(n), json!({"email": format!("ct{n}@example.com")})).to_string(),
+            ))
+            .unwrap();
+        app.send(req)
+    };
+    for ct in [
+        "application/vnd.api+json",
+        "application/problem+json",
+        "application/merge-patch+json",
+        "text/json",
+        "application/jsonx",
+    ] {
+        let res = send(ct, 1).await;
+        assert_eq!(res.status.as_u16(), 400, "{ct}: {:#}", res.body);
+        res.expect_error(400, "14");
+    }
+    // Parameters and the case of the media type do not matter.
+    for (n, ct) in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "APPLICATION/JSON;charset=UTF-8",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let res = send(ct, 10 + n as u32).await;
+        assert_eq!(res.status.as_u16(), 201, "{ct}: {:#}", res.body);
+    }
+}
+
+async fn a_body_sent_to_the_delete_routes_must_be_json_within_the_size_limit(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(crate::helpers::organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = sandbox.create(user(1)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scopes = format!("/identities/{member}/permissions");
+    let grant = json!([{"resource": "IDENTITY", "reference": org, "permissions": ["READ"]}]);
+    sandbox.post(&scopes, grant.clone()).await.expect(200);
+    let raw = |path: &str, ct: Option<&str>, body: Vec<u8>| {
+        let mut b = sandbox.builder(Method::DELETE, path);
+        if let Some(ct) = ct {
+            b = b.header("content-type", ct);
+        }
+        app.send(b.body(Body::from(body)).unwrap())
+    };
+    let too_big = format!("{{\"x\": \"{}\"}}", "y".repeat(1024 * 1024 + 10)).into_bytes();
+    for path in [format!("/identities/{member}"), format!("{scopes}/{org}")] {
+        raw(&path, Some("text/plain"), b"{}".to_vec())
+            .await
+            .expect_error(400, "14");
+        raw(&path, None, b"{}".to_vec())
+            .await
+            .expect_error(400, "14");
+        raw(&path, Some("application/json"), b"{not json".to_vec())
+            .await
+            .expect_error(400, "14");
+        raw(&path, Some("application/json"), too_big.clone())
+            .await
+            .expect_error(413, "14");
+    }
+    // Nothing was deleted or revoked by the refused requests.
+    assert_eq!(sandbox.get(&scopes).await.expect(200), &grant);
+    // A valid JSON body is read and ignored.
+    let res = raw(
+        &format!("{scopes}/{org}"),
+        Some("application/json; charset=utf-8"),
+        br#"{"ignored": true}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(res.expect(200), &json!({}));
+    assert_eq!(sandbox.get(&scopes).await.expect(200), &json!([]));
+    let res = raw(
+        &format!("/identities/{member}"),
+        Some("application/json"),
+        b"[1, 2]".to_vec(),
+    )
+    .await;
+    res.expect(204);
+    sandbox
+        .get(&format!("/identities/{member}"))
+        .await
+        .expect_error(404, "31");
 }

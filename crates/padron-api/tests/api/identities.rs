@@ -25,6 +25,11 @@ crate::on_both_backends!(
     unknown_fields_are_ignored_and_reported_as_warnings,
     concurrent_patches_without_if_match_all_apply_one_after_the_other,
     the_two_factor_alias_works_in_a_patch,
+    permission_scopes_with_a_resource_or_reference_of_the_wrong_type_answer_400_code_11,
+    a_patch_lists_read_only_errors_together_with_every_other_bad_field,
+    a_patch_that_changes_nothing_still_reports_its_warnings,
+    granting_permissions_already_held_changes_no_version,
+    countries_must_be_upper_case_alpha3_codes,
 );
 
 async fn create_returns_201_with_every_field_in_the_current_shape(app: &TestApp) {
@@ -637,4 +642,213 @@ async fn the_two_factor_alias_works_in_a_patch(app: &TestApp) {
         )
         .await;
     got.expect_error(400, "11");
+}
+
+async fn permission_scopes_with_a_resource_or_reference_of_the_wrong_type_answer_400_code_11(
+    app: &TestApp,
+) {
+    let sandbox = app.sandbox().await;
+    let member = sandbox.create(user(1)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/identities/{member}/permissions");
+    let cases = [
+        (
+            json!([{"resource": 1, "reference": member, "permissions": ["READ"]}]),
+            vec!["[0].resource"],
+        ),
+        (
+            json!([{"resource": "IDENTITY", "reference": 42, "permissions": ["READ"]}]),
+            vec!["[0].reference"],
+        ),
+        (
+            json!([{"resource": ["IDENTITY"], "reference": {"id": member}, "permissions": ["READ"]}]),
+            vec!["[0].resource", "[0].reference"],
+        ),
+        // A wrong type next to a missing field: still 11, both listed.
+        (
+            json!([{"reference": true, "permissions": ["READ"]}]),
+            vec!["[0].resource", "[0].reference"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let res = sandbox.post(&path, body.clone()).await;
+        res.expect_error(400, "11");
+        assert_eq!(res.error_fields(), fields, "{body}");
+    }
+    let res = sandbox
+        .post(
+            &path,
+            json!([{"resource": "IDENTITY", "reference": 42, "permissions": ["READ"]}]),
+        )
+        .await;
+    assert_eq!(res.body["errors"][0]["code"], "invalidType");
+    // Absent or null is still a missing field (12).
+    let res = sandbox
+        .post(
+            &path,
+            json!([{"resource": "IDENTITY", "reference": null, "permissions": ["READ"]}]),
+        )
+        .await;
+    res.expect_error(400, "12");
+    assert_eq!(res.error_fields(), ["[0].reference"]);
+}
+
+async fn a_patch_lists_read_only_errors_together_with_every_other_bad_field(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let id = sandbox.create(user(1)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = sandbox
+        .patch(
+            &format!("/identities/{id}"),
+            json!({"id": "ffffffffffffffffffffffff", "version": 9, "name": 42,
+                   "email": "not an email", "documentNumber": "x"}),
+        )
+        .await;
+    res.expect_error(400, "11");
+    let mut fields = res.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["documentNumber", "email", "id", "name", "version"],
+        "{:#}",
+        res.body
+    );
+    // Nothing changed.
+    assert_eq!(
+        sandbox.get(&format!("/identities/{id}")).await.expect(200)["version"],
+        1
+    );
+}
+
+async fn a_patch_that_changes_nothing_still_reports_its_warnings(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let created = sandbox.create(user(1)).await;
+    let id = created["id"].as_str().unwrap();
+    let got = sandbox
+        .patch(
+            &format!("/identities/{id}"),
+            json!({"favouriteColour": "x"}),
+        )
+        .await;
+    let body = got.expect(200);
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["updatedAt"], created["updatedAt"]);
+    assert_eq!(got.headers["etag"], "\"1\"");
+    let warnings = body["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["field"], "favouriteColour");
+    assert_eq!(warnings[0]["code"], "unknownField");
+    // The sandbox's strict-level findings too: the RUT below has a wrong check digit, and sending
+    // it again (in another spelling) changes nothing.
+    let odd = sandbox
+        .create(with(
+            user(2),
+            json!({"email": "odd@example.com", "documentNumber": "18.604.011-4"}),
+        ))
+        .await;
+    let odd_id = odd["id"].as_str().unwrap();
+    assert!(!odd["warnings"].as_array().unwrap().is_empty());
+    let got = sandbox
+        .patch(
+            &format!("/identities/{odd_id}"),
+            json!({"documentNumber": "186040114", "nickname": null}),
+        )
+        .await;
+    let body = got.expect(200);
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["updatedAt"], odd["updatedAt"]);
+    let fields: Vec<&str> = body["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"documentNumber"), "{body:#}");
+}
+
+async fn granting_permissions_already_held_changes_no_version(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = sandbox.create(user(1)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/identities/{member}/permissions");
+    let scope =
+        |names: Value| json!([{"resource": "IDENTITY", "reference": org, "permissions": names}]);
+    sandbox
+        .post(&path, scope(json!(["READ", "WRITE"])))
+        .await
+        .expect(200);
+    let granted = sandbox.get(&format!("/identities/{member}")).await;
+    let granted = granted.expect(200).clone();
+    assert_eq!(granted["version"], 2);
+    // Everything here is already held: the same names, a subset, a repeat, another case of
+    // the resource.
+    for again in [
+        scope(json!(["READ", "WRITE"])),
+        scope(json!(["WRITE"])),
+        json!([{"resource": "identity", "reference": org, "permissions": ["READ"]},
+               {"resource": "IDENTITY", "reference": org, "permissions": ["READ", "WRITE"]}]),
+    ] {
+        sandbox.post(&path, again.clone()).await.expect(200);
+        let now = sandbox.get(&format!("/identities/{member}")).await;
+        let now = now.expect(200);
+        assert_eq!(now["version"], 2, "{again}");
+        assert_eq!(now["updatedAt"], granted["updatedAt"], "{again}");
+    }
+    // A new name is a change.
+    sandbox
+        .post(&path, scope(json!(["SIGN"])))
+        .await
+        .expect(200);
+    let now = sandbox.get(&format!("/identities/{member}")).await;
+    assert_eq!(now.expect(200)["version"], 3);
+    assert_eq!(
+        sandbox.get(&path).await.expect(200),
+        &scope(json!(["READ", "WRITE", "SIGN"]))
+    );
+}
+
+async fn countries_must_be_upper_case_alpha3_codes(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    for bad in ["chl", "Chl", "cHL"] {
+        let res = sandbox
+            .post("/identities", with(user(1), json!({"country": bad})))
+            .await;
+        res.expect_error(400, "11");
+        assert_eq!(res.error_fields(), ["country"], "{bad}");
+        assert!(
+            res.body["errors"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("upper-case"),
+            "{:#}",
+            res.body
+        );
+    }
+    let created = sandbox.create(user(1)).await;
+    let id = created["id"].as_str().unwrap();
+    let res = sandbox
+        .patch(&format!("/identities/{id}"), json!({"country": "chl"}))
+        .await;
+    res.expect_error(400, "11");
+    assert_eq!(res.error_fields(), ["country"]);
+    // Sending the stored value is fine.
+    sandbox
+        .patch(&format!("/identities/{id}"), json!({"country": "CHL"}))
+        .await
+        .expect(200);
+    let res = sandbox.get("/identities?country=chl").await;
+    res.expect_error(400, "11");
+    assert_eq!(res.error_fields(), ["country"]);
+    let listed = sandbox.get("/identities?country=CHL").await;
+    assert_eq!(listed.expect(200)["pagination"]["count"], 1);
 }

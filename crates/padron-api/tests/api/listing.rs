@@ -2,13 +2,15 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Caller, TestApp, organization, user, with};
+use crate::helpers::{Backend, Caller, TestApp, organization, user, with};
 
 crate::on_both_backends!(
     list_pages_in_creation_order_with_an_opaque_cursor,
     walking_every_page_sees_each_identity_exactly_once_while_others_are_created,
     every_filter_matches_exactly,
     limit_outside_1_to_100_and_malformed_cursors_answer_400,
+    the_document_number_filter_is_exact_over_canonical_numbers,
+    the_document_key_migration_recomputes_stored_keys,
 );
 
 async fn seed(caller: &Caller<'_>, n: u32) -> Vec<String> {
@@ -178,4 +180,97 @@ async fn limit_outside_1_to_100_and_malformed_cursors_answer_400(app: &TestApp) 
     }
     sandbox.get("/identities?limit=100").await.expect(200);
     sandbox.get("/identities?limit=1").await.expect(200);
+}
+
+/// A USER with a document of the given country and type, without a phone (which would have to
+/// belong to the country).
+async fn holder(caller: &Caller<'_>, n: u32, country: &str, kind: &str, number: &str) -> String {
+    let body = json!({"type": "USER", "name": format!("Holder {n}"),
+                      "email": format!("holder{n}@example.com"), "country": country,
+                      "documentType": kind, "documentNumber": number});
+    caller.create(body).await["id"].as_str().unwrap().to_owned()
+}
+
+async fn the_document_number_filter_is_exact_over_canonical_numbers(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let zeros = holder(&sandbox, 1, "CHL", "PASSPORT", "00AB123").await;
+    let plain = holder(&sandbox, 2, "CHL", "PASSPORT", "AB123").await;
+    let cpf = holder(&sandbox, 3, "BRA", "CPF", "012.345.678-90").await;
+    let rut = holder(&sandbox, 4, "CHL", "RUT", "17.604.011-4").await;
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        // Leading zeros are part of a passport number.
+        ("documentNumber=AB123", vec![&plain]),
+        ("documentNumber=00AB123", vec![&zeros]),
+        ("documentNumber=00ab123", vec![&zeros]),
+        ("documentNumber=0AB123", vec![]),
+        // A CPF keeps its leading zero; separators do not matter.
+        ("documentNumber=1234567890", vec![]),
+        ("documentNumber=01234567890", vec![&cpf]),
+        ("documentNumber=012.345.678-90", vec![&cpf]),
+        // A RUT's canonical body has no leading zeros: without the type, a filter with one is
+        // another number; with country and type it is canonicalised like a stored RUT.
+        ("documentNumber=17.604.011-4", vec![&rut]),
+        ("documentNumber=017.604.011-4", vec![]),
+        (
+            "country=CHL&documentType=RUT&documentNumber=017.604.011-4",
+            vec![&rut],
+        ),
+        (
+            "country=CHL&documentType=RUN&documentNumber=0176040114",
+            vec![&rut],
+        ),
+        (
+            "country=BRA&documentType=CPF&documentNumber=012.345.678-90",
+            vec![&cpf],
+        ),
+        (
+            "country=CHL&documentType=PASSPORT&documentNumber=AB-123",
+            vec![&plain],
+        ),
+        // A number that does not parse for the type is compared as given.
+        ("country=CHL&documentType=RUT&documentNumber=AB123", vec![]),
+    ];
+    for (query, expected) in cases {
+        let res = sandbox.get(&format!("/identities?{query}")).await;
+        assert_eq!(page_ids(res.expect(200)), expected, "{query}");
+    }
+}
+
+async fn the_document_key_migration_recomputes_stored_keys(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let zeros = holder(&sandbox, 1, "CHL", "PASSPORT", "00AB123").await;
+    let rut = holder(&sandbox, 2, "CHL", "RUT", "17.604.011-4").await;
+    // Put back the keys the earlier rule stored: leading zeros dropped, whatever the type.
+    app.execute_sql(
+        "update identities set document_key = 'AB123' where document_number = '00AB123'",
+    )
+    .await;
+    app.execute_sql(
+        "update identities set document_key = 'stale' where document_number = '17604011-4'",
+    )
+    .await;
+    let before = sandbox.get("/identities?documentNumber=AB123").await;
+    assert_eq!(page_ids(before.expect(200)), vec![zeros.clone()]);
+    let migration = match app.backend {
+        Backend::Sqlite => {
+            include_str!("../../../padron-store/migrations/sqlite/20261203000005_document_key.sql")
+        }
+        Backend::Postgres => include_str!(
+            "../../../padron-store/migrations/postgres/20261203000005_document_key.sql"
+        ),
+    };
+    app.execute_sql(migration).await;
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("documentNumber=AB123", vec![]),
+        ("documentNumber=00AB123", vec![&zeros]),
+        ("documentNumber=17.604.011-4", vec![&rut]),
+    ];
+    for (query, expected) in cases {
+        let res = sandbox.get(&format!("/identities?{query}")).await;
+        assert_eq!(page_ids(res.expect(200)), expected, "{query}");
+    }
+    let stored = app
+        .count_sql("select count(*) from identities where document_key in ('00AB123', '176040114')")
+        .await;
+    assert_eq!(stored, 2);
 }
