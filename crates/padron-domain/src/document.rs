@@ -78,13 +78,37 @@ impl DocumentType {
     /// Parses a type name: surrounding white space is ignored, any case is accepted, and the
     /// alias `RUN` (Chile's name for a person's RUT) means [`DocumentType::Rut`].
     pub fn parse(raw: &str) -> Option<DocumentType> {
-        let raw = raw.trim();
-        if raw.eq_ignore_ascii_case("RUN") {
-            return Some(Self::Rut);
+        // Upper-cased into a stack buffer and matched as bytes: this runs once per identity
+        // and per line of `padron validate --batch`, so it neither allocates nor scans a list.
+        let raw = raw.trim().as_bytes();
+        let mut upper = [0u8; 8];
+        let name = upper.get_mut(..raw.len())?;
+        for (u, b) in name.iter_mut().zip(raw) {
+            *u = b.to_ascii_uppercase();
         }
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(raw))
+        Some(match &*name {
+            b"RUT" | b"RUN" => Self::Rut,
+            b"CURP" => Self::Curp,
+            b"RFC" => Self::Rfc,
+            b"CPF" => Self::Cpf,
+            b"CNPJ" => Self::Cnpj,
+            b"DNI" => Self::Dni,
+            b"CUIL" => Self::Cuil,
+            b"CUIT" => Self::Cuit,
+            b"CC" => Self::Cc,
+            b"CE" => Self::Ce,
+            b"NIT" => Self::Nit,
+            b"RUC" => Self::Ruc,
+            b"CI" => Self::Ci,
+            b"SSN" => Self::Ssn,
+            b"ITIN" => Self::Itin,
+            b"EIN" => Self::Ein,
+            b"NIE" => Self::Nie,
+            b"CIF" => Self::Cif,
+            b"NIF" => Self::Nif,
+            b"PASSPORT" => Self::Passport,
+            _ => return None,
+        })
     }
 
     /// The canonical wire name (`RUT`, `CURP`, …, `PASSPORT`).
@@ -547,6 +571,11 @@ impl DocumentNumber {
     /// The canonical form.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The canonical form, without copying it.
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 

@@ -23,6 +23,10 @@ pub struct ValidateArgs {
     /// failure.
     #[arg(long, env = "PADRON_VALIDATE_BATCH", conflicts_with_all = ["country", "document_type", "phone", "email", "number"])]
     pub batch: bool,
+    /// With --batch: how many threads check lines (default: one per core, at most 8). The
+    /// answers keep the input order whatever the number.
+    #[arg(long, env = "PADRON_VALIDATE_JOBS", requires = "batch")]
+    pub jobs: Option<std::num::NonZeroUsize>,
     /// ISO 3166-1 alpha-3 country of the document or phone.
     #[arg(long, env = "PADRON_VALIDATE_COUNTRY")]
     pub country: Option<String>,
@@ -72,7 +76,7 @@ fn apply<T>(
 pub fn run(args: &ValidateArgs) -> ExitCode {
     let level = ValidationLevel::from(args.level);
     if args.batch {
-        return batch::run(level);
+        return batch::run(level, args.jobs.unwrap_or_else(batch::default_jobs));
     }
     let country = match args.country.as_deref().map(Country::parse) {
         None => None,

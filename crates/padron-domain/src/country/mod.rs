@@ -28,9 +28,17 @@ pub struct Country(u8);
 
 /// One row of the country table.
 struct Entry {
+    /// [`alpha3_key`] of `alpha3`: the table is searched by this number, not by string.
+    key: u32,
     alpha3: &'static str,
     alpha2: &'static str,
     calling_code: u16,
+}
+
+/// Three ASCII letters as one number that sorts like the upper-cased code.
+fn alpha3_key(code: &[u8]) -> u32 {
+    code.iter()
+        .fold(0, |key, b| key << 8 | u32::from(b.to_ascii_uppercase()))
 }
 
 /// The table, sorted by alpha-3 code so `parse` can binary-search it.
@@ -55,7 +63,8 @@ fn table() -> &'static [Entry] {
         let all: &'static str = Box::leak(all.into_boxed_str());
         rows.iter()
             .enumerate()
-            .map(|(i, (_, _, calling))| Entry {
+            .map(|(i, (a3, _, calling))| Entry {
+                key: alpha3_key(a3.as_bytes()),
                 alpha3: &all[i * 5..i * 5 + 3],
                 alpha2: &all[i * 5 + 3..i * 5 + 5],
                 calling_code: *calling,
@@ -80,9 +89,9 @@ impl Country {
         if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_alphabetic) {
             return Err(unknown());
         }
-        let upper = raw.to_ascii_uppercase();
-        let rows = table();
-        rows.binary_search_by(|e| e.alpha3.cmp(upper.as_str()))
+        let key = alpha3_key(bytes);
+        table()
+            .binary_search_by_key(&key, |e| e.key)
             .map(|i| Country(i as u8))
             .map_err(|_| unknown())
     }

@@ -120,7 +120,14 @@ pub(crate) fn rfc(raw: &str) -> Result<Checked<String>, Issue> {
         'Ñ' | 'ñ' => Some('Ñ'),
         _ => None,
     })?;
-    let chars: Vec<char> = s.chars().collect();
+    // At most 13 characters are looked at (more is a format error), so they fit on the stack.
+    let mut buf = ['\0'; 14];
+    let mut len = 0;
+    for (slot, c) in buf.iter_mut().zip(s.chars()) {
+        *slot = c;
+        len += 1;
+    }
+    let chars = &buf[..len];
     let letters = match chars.len() {
         13 => 4,
         12 => 3,
@@ -145,18 +152,22 @@ pub(crate) fn rfc(raw: &str) -> Result<Checked<String>, Issue> {
     }
     let mut f = Findings::default();
     if letters == 4 {
-        let start: String = chars[..4].iter().collect();
-        f.require(!RFC_INCONVENIENT.contains(&start.as_str()), || {
+        let start = &chars[..4];
+        let inconvenient = RFC_INCONVENIENT
+            .iter()
+            .any(|word| word.chars().eq(start.iter().copied()));
+        f.require(!inconvenient, || {
             Issue::new(
                 "invalidComponent",
                 "RFC starts with a word the SAT never issues",
             )
         });
     }
-    let date: Vec<u8> = chars[letters..letters + 6]
-        .iter()
-        .map(|&c| c as u8)
-        .collect();
+    let mut date = [0u8; 6];
+    for (d, &c) in date.iter_mut().zip(&chars[letters..letters + 6]) {
+        // ASCII digits, checked above.
+        *d = c as u8;
+    }
     // The SAT format carries no century; any year is accepted and 2000+YY decides leap years,
     // as python-stdnum does.
     f.require(

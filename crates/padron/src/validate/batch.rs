@@ -1,20 +1,27 @@
 //! `padron validate --batch`: JSON lines on stdin, one JSON verdict line on stdout per input
-//! line, in order. Streaming with one reused line buffer, one reused verdict and buffered
-//! output, so memory stays flat however many lines come; a bad line is answered, never fatal.
+//! line, in order. A bad line is answered, never fatal.
+//!
+//! The work is a small pipeline: one thread reads stdin into chunks of whole lines, a few
+//! workers (one per core) check a chunk each and write its answers into a buffer, and the
+//! calling thread writes those buffers out in input order. Every queue between them is bounded
+//! and every chunk is at most [`CHUNK`] plus one line, so memory stays flat however many lines
+//! come. Lines are read and answered by [`json`].
+
+mod json;
 
 use std::borrow::Cow;
-use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::thread;
 
 use padron_domain::{
     Checked, Country, DocumentNumber, DocumentType, EmailAddress, IdentityKind, Issue, PhoneNumber,
     ValidationLevel, check_document_type,
 };
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::ser::{SerializeMap, SerializeStruct, Serializer};
-use serde::{Deserialize, Serialize};
-use serde_json::error::Category;
+
+use json::{Field, Line, LineError};
 
 /// Longest input line kept. Every field checked is at most a few hundred characters, so a longer
 /// line cannot be valid; it is skipped while reading (not stored) and answered with `tooLong`,
@@ -25,14 +32,25 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// thousand system calls.
 const IO_BUFFER: usize = 256 * 1024;
 
-/// Runs the batch over stdin and stdout: exit code 0 when every line was valid, 1 when at least
-/// one was not, 2 when reading or writing failed.
-pub fn run(level: ValidationLevel) -> ExitCode {
-    let stdin = io::stdin();
+/// A chunk is handed to a worker once it holds this many bytes of whole lines (about 400 lines
+/// of the usual shape), or earlier when the next read may block.
+const CHUNK: usize = 32 * 1024;
+
+/// Chunks waiting for each worker, and answers waiting for the writer, per worker.
+const QUEUE: usize = 2;
+
+/// The default number of workers: one per core, at most 8.
+pub fn default_jobs() -> NonZeroUsize {
+    let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    NonZeroUsize::new(cores.min(8)).unwrap_or(NonZeroUsize::MIN)
+}
+
+/// Runs the batch over stdin and stdout with `jobs` workers: exit code 0 when every line was
+/// valid, 1 when at least one was not, 2 when reading or writing failed.
+pub fn run(level: ValidationLevel, jobs: NonZeroUsize) -> ExitCode {
     let stdout = io::stdout();
-    let mut input = io::BufReader::with_capacity(IO_BUFFER, stdin.lock());
     let mut output = io::BufWriter::with_capacity(IO_BUFFER, stdout.lock());
-    match process(&mut input, &mut output, level) {
+    match process(io::stdin(), &mut output, level, jobs) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         // The reader went away (`… | head`): nobody is left to tell.
@@ -44,89 +62,184 @@ pub fn run(level: ValidationLevel) -> ExitCode {
     }
 }
 
-/// Checks every line of `input`, writing one verdict line per input line to `output`. Returns
-/// whether every line was valid; `Err` only when reading or writing fails.
-pub fn process<R: Read>(
-    input: &mut BufReader<R>,
-    output: &mut impl Write,
-    level: ValidationLevel,
-) -> io::Result<bool> {
-    let mut line = Vec::with_capacity(1024);
-    let mut verdict = Verdict::default();
-    // Each answer is built in memory first: serde_json's many small writes are much cheaper
-    // into a `Vec` than through the `BufWriter`, which then gets one write per line.
-    let mut answer = Vec::with_capacity(512);
-    let mut all_valid = true;
-    loop {
-        // Output is flushed whenever the next read may block, so a program that feeds lines
-        // through a pipe and waits for their answers gets them (and a file is still read and
-        // written in large blocks).
-        let read = read_line(input, &mut line, MAX_LINE, || output.flush())?;
-        let Some(fits) = read else { break };
-        verdict.clear();
-        if fits {
-            check_line(&line, level, &mut verdict);
-        } else {
-            verdict.error(
-                "line",
-                "tooLong",
-                format!("the line is longer than {MAX_LINE} bytes"),
-            );
-        }
-        all_valid &= verdict.is_valid();
-        answer.clear();
-        serde_json::to_writer(&mut answer, &verdict)?;
-        answer.push(b'\n');
-        output.write_all(&answer)?;
-    }
-    output.flush()?;
-    Ok(all_valid)
+/// Whole input lines, each ending in `\n`; the lines longer than [`MAX_LINE`] are stored empty
+/// and listed by their index in `too_long`.
+#[derive(Debug, Default)]
+struct Chunk {
+    data: Vec<u8>,
+    lines: u32,
+    too_long: Vec<u32>,
 }
 
-/// Reads one line into `buf` (cleared first) without its `\n`. `None` at the end of input;
-/// otherwise whether the line fit in `max` bytes — a longer one is consumed but not stored.
-/// A last line without a newline still counts as a line. `before_read` runs whenever the
-/// buffer is empty, that is right before a read that may block.
-fn read_line<R: Read>(
-    input: &mut BufReader<R>,
-    buf: &mut Vec<u8>,
-    max: usize,
-    mut before_read: impl FnMut() -> io::Result<()>,
-) -> io::Result<Option<bool>> {
-    buf.clear();
-    let mut fits = true;
-    let mut seen_any = false;
+/// The answers to one chunk, and whether every line in it was valid.
+struct Answers {
+    data: Vec<u8>,
+    all_valid: bool,
+}
+
+/// Checks every line of `input`, writing one verdict line per input line to `output`, in order.
+/// Returns whether every line was valid; `Err` only when reading or writing fails.
+///
+/// Output is flushed whenever the writer would otherwise wait, so a program that feeds lines
+/// through a pipe and waits for their answers gets them, while a file is still read and written
+/// in large blocks. On a write failure this returns at once: the reader and worker threads are
+/// left to stop on their own when they next hand over work (or with the process).
+pub fn process<R: Read + Send + 'static>(
+    input: R,
+    output: &mut impl Write,
+    level: ValidationLevel,
+    jobs: NonZeroUsize,
+) -> io::Result<bool> {
+    let mut to_workers = Vec::with_capacity(jobs.get());
+    let mut from_workers = Vec::with_capacity(jobs.get());
+    for _ in 0..jobs.get() {
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(QUEUE);
+        let (answer_tx, answer_rx) = mpsc::sync_channel::<Answers>(QUEUE);
+        thread::spawn(move || check_chunks(&chunk_rx, &answer_tx, level));
+        to_workers.push(chunk_tx);
+        from_workers.push(answer_rx);
+    }
+    let reader = thread::spawn(move || read_chunks(input, &to_workers));
+    let mut all_valid = true;
+    // Chunk n went to worker n % jobs, so taking answers round-robin restores the input order.
+    // The first worker found finished has answered everything the reader sent.
+    for n in 0.. {
+        let from = &from_workers[n % from_workers.len()];
+        let answers = match from.try_recv() {
+            Ok(answers) => answers,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                output.flush()?;
+                match from.recv() {
+                    Ok(answers) => answers,
+                    Err(mpsc::RecvError) => break,
+                }
+            }
+        };
+        all_valid &= answers.all_valid;
+        output.write_all(&answers.data)?;
+    }
+    output.flush()?;
+    match reader.join() {
+        Ok(read) => read.map(|()| all_valid),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// The reader thread: cuts `input` into chunks of whole lines and deals them to the workers in
+/// turn. Returns when the input ends (or a worker is gone, which only happens when the writer
+/// gave up).
+fn read_chunks<R: Read>(input: R, workers: &[SyncSender<Chunk>]) -> io::Result<()> {
+    let mut input = BufReader::with_capacity(IO_BUFFER, input);
+    let mut sent = 0usize;
+    let mut chunk = Chunk::default();
+    // Where the line being read starts in `chunk.data`, whether any of it was read yet, and
+    // whether it already proved too long (its bytes are then dropped, not stored).
+    let mut line_start = 0;
+    let mut in_line = false;
+    let mut too_long = false;
+    // Hands over the whole lines of `chunk`, keeping the unfinished one. `false` when the
+    // worker is gone.
+    let mut hand_over = |chunk: &mut Chunk, line_start: &mut usize| -> bool {
+        let rest = chunk.data.split_off(*line_start);
+        let full = std::mem::replace(
+            chunk,
+            Chunk {
+                data: rest,
+                ..Chunk::default()
+            },
+        );
+        *line_start = 0;
+        let ok = workers[sent % workers.len()].send(full).is_ok();
+        sent += 1;
+        ok
+    };
     loop {
-        if input.buffer().is_empty() {
-            before_read()?;
+        if input.buffer().is_empty() && chunk.lines > 0 && !hand_over(&mut chunk, &mut line_start) {
+            return Ok(());
         }
         let available = match input.fill_buf() {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
         };
-        if available.is_empty() {
-            return Ok(seen_any.then_some(fits));
-        }
-        seen_any = true;
-        let (chunk, used, done) = match available.iter().position(|&b| b == b'\n') {
+        let ended = available.is_empty();
+        let (part, used, line_done) = match memchr::memchr(b'\n', available) {
             Some(i) => (&available[..i], i + 1, true),
-            None => (available, available.len(), false),
+            // At the end of the input, a last line without a newline still counts.
+            None => (available, available.len(), ended && in_line),
         };
-        if fits && buf.len() + chunk.len() <= max {
-            buf.extend_from_slice(chunk);
-        } else {
-            fits = false;
+        if !too_long {
+            if chunk.data.len() - line_start + part.len() <= MAX_LINE {
+                chunk.data.extend_from_slice(part);
+            } else {
+                too_long = true;
+                chunk.data.truncate(line_start);
+            }
         }
+        in_line = true;
         input.consume(used);
-        if done {
-            return Ok(Some(fits));
+        if line_done {
+            if too_long {
+                chunk.too_long.push(chunk.lines);
+            }
+            chunk.data.push(b'\n');
+            chunk.lines += 1;
+            line_start = chunk.data.len();
+            in_line = false;
+            too_long = false;
+        }
+        if ended {
+            if chunk.lines > 0 {
+                hand_over(&mut chunk, &mut line_start);
+            }
+            return Ok(());
+        }
+        if line_done && chunk.data.len() >= CHUNK && !hand_over(&mut chunk, &mut line_start) {
+            return Ok(());
+        }
+    }
+}
+
+/// A worker thread: answers chunks until the reader is done (or the writer is gone).
+fn check_chunks(chunks: &Receiver<Chunk>, answers: &SyncSender<Answers>, level: ValidationLevel) {
+    let mut verdict = Verdict::default();
+    while let Ok(chunk) = chunks.recv() {
+        // Answers run two to four times the size of the lines they answer.
+        let mut out = Vec::with_capacity(chunk.data.len() * 4);
+        let mut all_valid = true;
+        let mut too_long = chunk.too_long.iter().copied().peekable();
+        for (n, line) in (0u32..)
+            .zip(chunk.data.split(|&b| b == b'\n'))
+            .take(chunk.lines as usize)
+        {
+            verdict.clear();
+            if too_long.next_if_eq(&n).is_some() {
+                verdict.error(
+                    "line",
+                    "tooLong",
+                    format!("the line is longer than {MAX_LINE} bytes"),
+                );
+            } else {
+                check_line(line, level, &mut verdict);
+            }
+            all_valid &= verdict.is_valid();
+            verdict.write_json(&mut out);
+        }
+        if answers
+            .send(Answers {
+                data: out,
+                all_valid,
+            })
+            .is_err()
+        {
+            return;
         }
     }
 }
 
 /// One problem with one field (`errors[]` and `warnings[]`), as the API reports them.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 struct Problem {
     field: Cow<'static, str>,
     code: &'static str,
@@ -204,163 +317,44 @@ impl Verdict {
             }
         }
     }
-}
 
-/// `canonical` as a JSON object.
-struct CanonicalMap<'a>(&'a [(&'static str, Cow<'static, str>)]);
-
-impl Serialize for CanonicalMap<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (field, value) in self.0 {
-            map.serialize_entry(field, value)?;
+    /// Appends the verdict as one JSON line:
+    /// `{"valid":…,"canonical":{…},"errors":[…],"warnings":[…]}`.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if self.is_valid() {
+            b"{\"valid\":true,\"canonical\":{"
+        } else {
+            b"{\"valid\":false,\"canonical\":{"
+        });
+        for (i, (field, value)) in self.canonical.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::write_plain(out, field);
+            out.push(b':');
+            json::write_str(out, value);
         }
-        map.end()
+        out.extend_from_slice(b"},\"errors\":[");
+        write_problems(out, &self.errors);
+        out.extend_from_slice(b"],\"warnings\":[");
+        write_problems(out, &self.warnings);
+        out.extend_from_slice(b"]}\n");
     }
 }
 
-impl Serialize for Verdict {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut out = s.serialize_struct("Verdict", 4)?;
-        out.serialize_field("valid", &self.is_valid())?;
-        out.serialize_field("canonical", &CanonicalMap(&self.canonical))?;
-        out.serialize_field("errors", &self.errors)?;
-        out.serialize_field("warnings", &self.warnings)?;
-        out.end()
-    }
-}
-
-/// One input field: absent (or `null`), text (borrowed from the line unless it had escapes),
-/// or another JSON type, named for the error message.
-#[derive(Debug, Default)]
-enum Field<'a> {
-    #[default]
-    Absent,
-    Text(Cow<'a, str>),
-    Wrong(&'static str),
-}
-
-impl Field<'_> {
-    fn is_present(&self) -> bool {
-        !matches!(self, Field::Absent)
-    }
-}
-
-/// Accepts any JSON value without building it: wrong types are remembered, not fatal, so the
-/// line is still answered field by field.
-struct FieldVisitor;
-
-impl<'de> Visitor<'de> for FieldVisitor {
-    type Value = Field<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Field<'de>, E> {
-        Ok(Field::Text(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Field<'de>, E> {
-        Ok(Field::Text(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Field<'de>, E> {
-        Ok(Field::Text(Cow::Owned(v)))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Field<'de>, E> {
-        Ok(Field::Absent)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Field<'de>, E> {
-        Ok(Field::Absent)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field<'de>, E> {
-        Ok(Field::Wrong("a boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Field<'de>, E> {
-        Ok(Field::Wrong("a number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Field<'de>, E> {
-        Ok(Field::Wrong("a number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Field<'de>, E> {
-        Ok(Field::Wrong("a number"))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field<'de>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Field::Wrong("an array"))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Field<'de>, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Field::Wrong("an object"))
-    }
-}
-
-impl<'de> Deserialize<'de> for Field<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(FieldVisitor)
-    }
-}
-
-/// The fields of one line. Unknown keys are kept by name for a warning, as the API does.
-#[derive(Debug, Default)]
-struct Line<'a> {
-    country: Field<'a>,
-    kind: Field<'a>,
-    document_type: Field<'a>,
-    document_number: Field<'a>,
-    phone: Field<'a>,
-    email: Field<'a>,
-    unknown: Vec<Cow<'a, str>>,
-}
-
-struct LineVisitor;
-
-impl<'de> Visitor<'de> for LineVisitor {
-    type Value = Line<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Line<'de>, A::Error> {
-        let mut line = Line::default();
-        // Keys go through `Field` too, so they borrow from the line unless escaped.
-        while let Some(key) = map.next_key::<Field<'de>>()? {
-            let Field::Text(key) = key else {
-                return Err(de::Error::custom("object keys must be strings"));
-            };
-            let slot = match key.as_ref() {
-                "country" => &mut line.country,
-                "type" => &mut line.kind,
-                "documentType" => &mut line.document_type,
-                "documentNumber" => &mut line.document_number,
-                "phone" => &mut line.phone,
-                "email" => &mut line.email,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    line.unknown.push(key);
-                    continue;
-                }
-            };
-            // A repeated key: the last value wins, as in most JSON readers.
-            *slot = map.next_value()?;
-        }
-        Ok(line)
-    }
-}
-
-impl<'de> Deserialize<'de> for Line<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(LineVisitor)
+fn write_problems(out: &mut Vec<u8>, problems: &[Problem]) {
+    for (i, p) in problems.iter().enumerate() {
+        out.extend_from_slice(if i > 0 {
+            b",{\"field\":"
+        } else {
+            b"{\"field\":"
+        });
+        json::write_str(out, &p.field);
+        out.extend_from_slice(b",\"code\":");
+        json::write_plain(out, p.code);
+        out.extend_from_slice(b",\"detail\":");
+        json::write_str(out, &p.detail);
+        out.push(b'}');
     }
 }
 
@@ -369,7 +363,7 @@ impl<'de> Deserialize<'de> for Line<'de> {
 fn text<'f>(verdict: &mut Verdict, name: &'static str, field: &'f Field<'_>) -> Option<&'f str> {
     match field {
         Field::Absent => None,
-        Field::Text(t) => Some(t.trim()),
+        Field::Text(t) => Some(trim(t)),
         Field::Wrong(what) => {
             verdict.error(
                 name,
@@ -378,6 +372,18 @@ fn text<'f>(verdict: &mut Verdict, name: &'static str, field: &'f Field<'_>) -> 
             );
             None
         }
+    }
+}
+
+/// `str::trim`, without decoding characters in the usual case of a value that starts and ends
+/// with a visible ASCII character.
+fn trim(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    let bytes = s.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -400,9 +406,9 @@ fn check_line(raw: &[u8], level: ValidationLevel, verdict: &mut Verdict) {
         );
         return;
     }
-    let line: Line<'_> = match serde_json::from_slice(raw) {
+    let line = match json::parse_line(raw) {
         Ok(line) => line,
-        Err(err) if err.classify() == Category::Data => {
+        Err(LineError::NotAnObject) => {
             verdict.error(
                 "line",
                 "invalidType",
@@ -410,7 +416,7 @@ fn check_line(raw: &[u8], level: ValidationLevel, verdict: &mut Verdict) {
             );
             return;
         }
-        Err(err) => {
+        Err(LineError::Invalid(err)) => {
             verdict.error(
                 "line",
                 "invalidJson",
@@ -559,7 +565,7 @@ fn check_document(
     }
     verdict.canonical("documentType", doc_type.as_str());
     if let Some(d) = verdict.apply("documentNumber", level, parsed) {
-        verdict.canonical("documentNumber", d.as_str().to_owned());
+        verdict.canonical("documentNumber", d.into_string());
     }
 }
 
@@ -568,9 +574,24 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
-    fn run_batch(input: &[u8], level: ValidationLevel) -> (bool, Vec<Value>) {
+    fn jobs(n: usize) -> NonZeroUsize {
+        NonZeroUsize::new(n).unwrap()
+    }
+
+    fn run_raw(input: &[u8], level: ValidationLevel, workers: usize) -> (bool, Vec<u8>) {
         let mut out = Vec::new();
-        let ok = process(&mut BufReader::new(input), &mut out, level).expect("in-memory IO");
+        let input = std::io::Cursor::new(input.to_vec());
+        let ok = process(input, &mut out, level, jobs(workers)).expect("in-memory IO");
+        (ok, out)
+    }
+
+    /// Runs the batch with one worker and with three: the answers must be the same bytes.
+    fn run_batch(input: &[u8], level: ValidationLevel) -> (bool, Vec<Value>) {
+        let (ok, out) = run_raw(input, level, 1);
+        assert_eq!(
+            (ok, &out),
+            (run_raw(input, level, 3).0, &run_raw(input, level, 3).1)
+        );
         let lines = String::from_utf8(out)
             .expect("UTF-8 output")
             .lines()
@@ -713,35 +734,130 @@ mod tests {
         assert_eq!(codes(&lines[3], "errors")[0].0, "email");
     }
 
+    /// Collects what the reader hands to one worker.
+    fn chunks_of(input: &[u8]) -> Vec<Chunk> {
+        let (tx, rx) = mpsc::sync_channel(100_000);
+        read_chunks(std::io::Cursor::new(input.to_vec()), &[tx]).expect("in-memory IO");
+        rx.into_iter().collect()
+    }
+
     #[test]
     fn an_overlong_line_is_answered_without_being_stored() {
         let mut input = Vec::new();
-        input.extend_from_slice(b"{\"email\":\"");
+        input.extend_from_slice(b"{\"email\":\"a@b.cl\"}\n{\"email\":\"");
         input.resize(MAX_LINE * 3, b'a');
         input.extend_from_slice(b"@b.cl\"}\n{\"email\":\"a@b.cl\"}\n");
-        let mut reader = BufReader::with_capacity(4096, &input[..]);
-        let mut buf = Vec::new();
-        let mut refills = 0;
-        let mut read = |buf: &mut Vec<u8>| {
-            read_line(&mut reader, buf, MAX_LINE, || {
-                refills += 1;
-                Ok(())
-            })
-            .unwrap()
-        };
-        assert_eq!(read(&mut buf), Some(false));
-        assert!(buf.len() <= MAX_LINE);
-        assert_eq!(read(&mut buf), Some(true));
-        assert_eq!(buf, b"{\"email\":\"a@b.cl\"}");
-        assert_eq!(read(&mut buf), None);
-        // One refill per 4 KiB block plus the final empty read: the hook runs before each.
-        assert_eq!(refills, input.len().div_ceil(4096) + 1);
+        let chunks = chunks_of(&input);
+        assert!(chunks.iter().all(|c| c.data.len() <= CHUNK + MAX_LINE + 1));
+        let lines: u32 = chunks.iter().map(|c| c.lines).sum();
+        assert_eq!(lines, 3);
+        let stored: Vec<&[u8]> = chunks
+            .iter()
+            .flat_map(|c| c.data.split(|&b| b == b'\n').take(c.lines as usize))
+            .collect();
+        assert_eq!(stored[1], b"", "the long line is not kept");
         let (_, lines) = run_batch(&input, ValidationLevel::Strict);
+        assert_eq!(lines[0]["valid"], true);
         assert_eq!(
-            codes(&lines[0], "errors"),
+            codes(&lines[1], "errors"),
             [("line".into(), "tooLong".into())]
         );
-        assert_eq!(lines[1]["valid"], true);
+        assert_eq!(lines[2]["valid"], true);
+        // A long line without any newline at all is one answer too.
+        let (_, lines) = run_batch(&vec![b'x'; MAX_LINE + 1], ValidationLevel::Strict);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(codes(&lines[0], "errors")[0].1, "tooLong");
+    }
+
+    #[test]
+    fn chunks_hold_whole_lines_and_answers_keep_the_input_order() {
+        let input: String = (0..20_000)
+            .map(|i| match i % 3 {
+                0 => format!("{{\"email\":\"user{i}@example.com\"}}\n"),
+                1 => format!("{{\"email\":\"user{i}@@example.com\"}}\n"),
+                _ => format!(
+                    "{{\"country\":\"CHL\",\"documentType\":\"RUT\",\"documentNumber\":\"{i}\"}}\n"
+                ),
+            })
+            .collect();
+        let chunks = chunks_of(input.as_bytes());
+        assert!(chunks.len() > 10, "{} chunks", chunks.len());
+        assert!(chunks.iter().all(|c| c.data.ends_with(b"\n")));
+        for workers in [1, 2, 5] {
+            let (ok, out) = run_raw(input.as_bytes(), ValidationLevel::Strict, workers);
+            assert!(!ok);
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(out.lines().count(), 20_000);
+            for (i, line) in out.lines().enumerate().step_by(7) {
+                let v: Value = serde_json::from_str(line).unwrap();
+                match i % 3 {
+                    0 => assert_eq!(v["canonical"]["email"], format!("user{i}@example.com")),
+                    1 => assert_eq!(codes(&v, "errors")[0].0, "email", "{i}"),
+                    _ => assert!(v["canonical"].get("email").is_none(), "{i}"),
+                }
+            }
+        }
+    }
+
+    /// Input that arrives one line at a time, like a program writing into a pipe and waiting.
+    struct Trickle(Receiver<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.recv() {
+                Ok(bytes) => {
+                    buf[..bytes.len()].copy_from_slice(&bytes);
+                    Ok(bytes.len())
+                }
+                Err(_) => Ok(0),
+            }
+        }
+    }
+
+    /// Output that reports what was flushed.
+    struct Flushed {
+        pending: Vec<u8>,
+        tx: mpsc::Sender<Vec<u8>>,
+    }
+
+    impl Write for Flushed {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.pending.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            if !self.pending.is_empty() {
+                let _ = self.tx.send(std::mem::take(&mut self.pending));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_answer_is_flushed_before_waiting_for_more_input() {
+        let (line_tx, line_rx) = mpsc::channel();
+        let (answer_tx, answer_rx) = mpsc::channel();
+        let batch = thread::spawn(move || {
+            let mut out = Flushed {
+                pending: Vec::new(),
+                tx: answer_tx,
+            };
+            process(Trickle(line_rx), &mut out, ValidationLevel::Strict, jobs(2))
+        });
+        let wait = std::time::Duration::from_secs(30);
+        for i in 0..5 {
+            // Half a line first: nothing may be answered until its end arrives.
+            line_tx.send(format!("{{\"email\":").into_bytes()).unwrap();
+            line_tx
+                .send(format!("\"u{i}@b.cl\"}}\n").into_bytes())
+                .unwrap();
+            let answer = answer_rx.recv_timeout(wait).expect("an answer per line");
+            let v: Value = serde_json::from_slice(&answer).unwrap();
+            assert_eq!(v["canonical"]["email"], format!("u{i}@b.cl"));
+        }
+        drop(line_tx);
+        assert!(batch.join().unwrap().unwrap());
     }
 
     #[test]
