@@ -53,8 +53,7 @@ pub(crate) fn ci(raw: &str) -> Result<Checked<String>, Issue> {
 
 /// RUC: 13 digits. Third digit 0–5: a natural person, the first ten digits are their cédula
 /// (check digit enforced). 6 (public body) or 9 (private company): shape only — province and an
-/// establishment number that is not zero (the last 4 digits for a public body, whose number has
-/// one digit less, the last 3 otherwise); the old módulo-11 digit is reported as a warning when
+/// establishment suffix that is not `000` (spec §6.2); the old módulo-11 digit is reported as a warning when
 /// it does not match, never enforced, because the SRI no longer assigns by it.
 pub(crate) fn ruc(raw: &str) -> Result<Checked<String>, Issue> {
     let s = digits(raw, "RUC", " -", &[13])?;
@@ -71,11 +70,9 @@ pub(crate) fn ruc(raw: &str) -> Result<Checked<String>, Issue> {
             f.require(province_ok(&b[..2]), || {
                 component_issue("RUC province code must be 01-24 or 30")
             });
-            let establishment_ok = if b[2] == b'6' {
-                &s[9..] != "0000"
-            } else {
-                establishment_ok
-            };
+            // Spec §6.2: an "001-style" suffix, not `000`, for every company. A public body's
+            // establishment field is four digits (`0001`), but one ending in `000` is refused
+            // too: the spec draws the line at the last three digits for every RUC.
             f.require(establishment_ok, zero_establishment);
             let legacy_ok = if b[2] == b'6' {
                 weighted(&b[..9], &[3, 2, 7, 6, 5, 4, 3, 2, 1]).is_multiple_of(11)
@@ -130,7 +127,12 @@ mod tests {
             ruc("1792060346000").unwrap().strict[0].code,
             "invalidComponent"
         );
-        assert!(ruc("1760001551000").unwrap().strict.is_empty());
+        // The last three digits are the establishment suffix for public bodies too.
+        assert_eq!(
+            ruc("1760001551000").unwrap().strict[0].code,
+            "invalidComponent"
+        );
+        assert!(ruc("1760001551001").unwrap().strict.is_empty());
         assert_eq!(
             ruc("1760001550000").unwrap().strict[0].code,
             "invalidComponent"
