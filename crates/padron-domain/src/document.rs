@@ -619,8 +619,32 @@ pub(crate) fn compact_with(
     seps: &str,
     extra: impl Fn(char) -> Option<char>,
 ) -> Result<String, Issue> {
+    let raw = raw.trim();
     let mut out = String::with_capacity(raw.len());
-    for c in raw.trim().chars() {
+    let bad = || {
+        Issue::new(
+            "invalidFormat",
+            format!(
+                "{what} may contain only letters, digits and the separators {}",
+                describe_seps(seps)
+            ),
+        )
+    };
+    // Byte by byte while the input is ASCII, as it nearly always is; the first non-ASCII byte
+    // (a character boundary) hands the rest to the character loop below.
+    let ascii = raw.bytes().take_while(u8::is_ascii).count();
+    for b in raw[..ascii].bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(char::from(b.to_ascii_uppercase()));
+        } else if seps.as_bytes().contains(&b) {
+            // A separator: dropped.
+        } else if let Some(kept) = extra(char::from(b)) {
+            out.push(kept);
+        } else {
+            return Err(bad());
+        }
+    }
+    for c in raw[ascii..].chars() {
         let c = match c {
             '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' | '\u{FF0D}' => '-',
             '\u{00A0}' => ' ',
@@ -633,13 +657,7 @@ pub(crate) fn compact_with(
         } else if let Some(kept) = extra(c) {
             out.push(kept);
         } else {
-            return Err(Issue::new(
-                "invalidFormat",
-                format!(
-                    "{what} may contain only letters, digits and the separators {}",
-                    describe_seps(seps)
-                ),
-            ));
+            return Err(bad());
         }
     }
     if out.is_empty() {

@@ -28,12 +28,12 @@ use json::{Field, Line, LineError};
 /// which keeps memory bounded even for input without newlines.
 pub const MAX_LINE: usize = 64 * 1024;
 
-/// Size of the stdin and stdout buffers: large enough that a million short lines cost a few
-/// thousand system calls.
-const IO_BUFFER: usize = 256 * 1024;
+/// Size of one read from stdin: a million short lines cost about a thousand system calls.
+const IO_BUFFER: usize = 64 * 1024;
 
 /// A chunk is handed to a worker once it holds this many bytes of whole lines (about 400 lines
-/// of the usual shape), or earlier when the next read may block.
+/// of the usual shape), or earlier when the next read may block. A chunk is at most one read
+/// plus one unfinished line larger than this.
 const CHUNK: usize = 32 * 1024;
 
 /// Chunks waiting for each worker, and answers waiting for the writer, per worker.
@@ -48,8 +48,9 @@ pub fn default_jobs() -> NonZeroUsize {
 /// Runs the batch over stdin and stdout with `jobs` workers: exit code 0 when every line was
 /// valid, 1 when at least one was not, 2 when reading or writing failed.
 pub fn run(level: ValidationLevel, jobs: NonZeroUsize) -> ExitCode {
-    let stdout = io::stdout();
-    let mut output = io::BufWriter::with_capacity(IO_BUFFER, stdout.lock());
+    // No extra buffering: answers come in blocks of whole lines, which stdout's line buffer
+    // passes straight to one `write`.
+    let mut output = io::stdout().lock();
     match process(io::stdin(), &mut output, level, jobs) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -62,13 +63,12 @@ pub fn run(level: ValidationLevel, jobs: NonZeroUsize) -> ExitCode {
     }
 }
 
-/// Whole input lines, each ending in `\n`; the lines longer than [`MAX_LINE`] are stored empty
-/// and listed by their index in `too_long`.
+/// Whole input lines, each ending in `\n`. A line that grew past [`MAX_LINE`] before its end
+/// was read is stored empty, and its offset in `data` is listed in `too_long`.
 #[derive(Debug, Default)]
 struct Chunk {
     data: Vec<u8>,
-    lines: u32,
-    too_long: Vec<u32>,
+    too_long: Vec<usize>,
 }
 
 /// The answers to one chunk, and whether every line in it was valid.
@@ -129,33 +129,38 @@ pub fn process<R: Read + Send + 'static>(
 /// The reader thread: cuts `input` into chunks of whole lines and deals them to the workers in
 /// turn. Returns when the input ends (or a worker is gone, which only happens when the writer
 /// gave up).
+///
+/// It works on whole blocks, not lines: a block is appended to the chunk and only its last
+/// newline is looked for, so the reader costs next to nothing per line. The one line it must
+/// follow is an unfinished one that grows past [`MAX_LINE`]: that line is dropped while it is
+/// read and marked in `too_long`, which is what bounds memory on input without newlines.
 fn read_chunks<R: Read>(input: R, workers: &[SyncSender<Chunk>]) -> io::Result<()> {
     let mut input = BufReader::with_capacity(IO_BUFFER, input);
     let mut sent = 0usize;
     let mut chunk = Chunk::default();
-    // Where the line being read starts in `chunk.data`, whether any of it was read yet, and
-    // whether it already proved too long (its bytes are then dropped, not stored).
-    let mut line_start = 0;
-    let mut in_line = false;
-    let mut too_long = false;
+    // `chunk.data[..complete]` holds whole lines; the rest is the start of an unfinished one.
+    let mut complete = 0;
+    // Discarding the rest of a line that already proved too long.
+    let mut skipping = false;
     // Hands over the whole lines of `chunk`, keeping the unfinished one. `false` when the
     // worker is gone.
-    let mut hand_over = |chunk: &mut Chunk, line_start: &mut usize| -> bool {
-        let rest = chunk.data.split_off(*line_start);
+    let mut hand_over = |chunk: &mut Chunk, complete: &mut usize| -> bool {
+        let rest = chunk.data.split_off(*complete);
         let full = std::mem::replace(
             chunk,
             Chunk {
                 data: rest,
-                ..Chunk::default()
+                too_long: Vec::new(),
             },
         );
-        *line_start = 0;
+        *complete = 0;
         let ok = workers[sent % workers.len()].send(full).is_ok();
         sent += 1;
         ok
     };
     loop {
-        if input.buffer().is_empty() && chunk.lines > 0 && !hand_over(&mut chunk, &mut line_start) {
+        // The next read may block: every whole line read so far goes to the workers first.
+        if input.buffer().is_empty() && complete > 0 && !hand_over(&mut chunk, &mut complete) {
             return Ok(());
         }
         let available = match input.fill_buf() {
@@ -163,39 +168,44 @@ fn read_chunks<R: Read>(input: R, workers: &[SyncSender<Chunk>]) -> io::Result<(
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
         };
-        let ended = available.is_empty();
-        let (part, used, line_done) = match memchr::memchr(b'\n', available) {
-            Some(i) => (&available[..i], i + 1, true),
-            // At the end of the input, a last line without a newline still counts.
-            None => (available, available.len(), ended && in_line),
-        };
-        if !too_long {
-            if chunk.data.len() - line_start + part.len() <= MAX_LINE {
-                chunk.data.extend_from_slice(part);
-            } else {
-                too_long = true;
-                chunk.data.truncate(line_start);
+        if available.is_empty() {
+            // The end: a last line without a newline still counts.
+            if skipping {
+                chunk.too_long.push(chunk.data.len());
+                chunk.data.push(b'\n');
+            } else if chunk.data.len() > complete {
+                chunk.data.push(b'\n');
             }
-        }
-        in_line = true;
-        input.consume(used);
-        if line_done {
-            if too_long {
-                chunk.too_long.push(chunk.lines);
-            }
-            chunk.data.push(b'\n');
-            chunk.lines += 1;
-            line_start = chunk.data.len();
-            in_line = false;
-            too_long = false;
-        }
-        if ended {
-            if chunk.lines > 0 {
-                hand_over(&mut chunk, &mut line_start);
+            if !chunk.data.is_empty() {
+                complete = chunk.data.len();
+                hand_over(&mut chunk, &mut complete);
             }
             return Ok(());
         }
-        if line_done && chunk.data.len() >= CHUNK && !hand_over(&mut chunk, &mut line_start) {
+        let used = available.len();
+        if skipping {
+            if let Some(end) = memchr::memchr(b'\n', available) {
+                input.consume(end + 1);
+                skipping = false;
+                chunk.too_long.push(chunk.data.len());
+                chunk.data.push(b'\n');
+                complete = chunk.data.len();
+            } else {
+                input.consume(used);
+            }
+            continue;
+        }
+        let before = chunk.data.len();
+        chunk.data.extend_from_slice(available);
+        input.consume(used);
+        if let Some(last) = memchr::memrchr(b'\n', &chunk.data[before..]) {
+            complete = before + last + 1;
+        }
+        if chunk.data.len() - complete > MAX_LINE {
+            chunk.data.truncate(complete);
+            skipping = true;
+        }
+        if complete >= CHUNK && !hand_over(&mut chunk, &mut complete) {
             return Ok(());
         }
     }
@@ -209,12 +219,12 @@ fn check_chunks(chunks: &Receiver<Chunk>, answers: &SyncSender<Answers>, level: 
         let mut out = Vec::with_capacity(chunk.data.len() * 4);
         let mut all_valid = true;
         let mut too_long = chunk.too_long.iter().copied().peekable();
-        for (n, line) in (0u32..)
-            .zip(chunk.data.split(|&b| b == b'\n'))
-            .take(chunk.lines as usize)
-        {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &chunk.data) {
+            let line = &chunk.data[start..end];
             verdict.clear();
-            if too_long.next_if_eq(&n).is_some() {
+            // Dropped while reading, or long but read in one block: the same answer.
+            if too_long.next_if_eq(&start).is_some() || line.len() > MAX_LINE {
                 verdict.error(
                     "line",
                     "tooLong",
@@ -223,6 +233,7 @@ fn check_chunks(chunks: &Receiver<Chunk>, answers: &SyncSender<Answers>, level: 
             } else {
                 check_line(line, level, &mut verdict);
             }
+            start = end + 1;
             all_valid &= verdict.is_valid();
             verdict.write_json(&mut out);
         }
@@ -734,6 +745,19 @@ mod tests {
         assert_eq!(codes(&lines[3], "errors")[0].0, "email");
     }
 
+    /// Input that never returns more than 1,000 bytes per read.
+    struct SmallReads(Vec<u8>, usize);
+
+    impl Read for SmallReads {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let rest = &self.0[self.1..];
+            let n = buf.len().min(1000).min(rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
     /// Collects what the reader hands to one worker.
     fn chunks_of(input: &[u8]) -> Vec<Chunk> {
         let (tx, rx) = mpsc::sync_channel(100_000);
@@ -748,14 +772,17 @@ mod tests {
         input.resize(MAX_LINE * 3, b'a');
         input.extend_from_slice(b"@b.cl\"}\n{\"email\":\"a@b.cl\"}\n");
         let chunks = chunks_of(&input);
-        assert!(chunks.iter().all(|c| c.data.len() <= CHUNK + MAX_LINE + 1));
-        let lines: u32 = chunks.iter().map(|c| c.lines).sum();
-        assert_eq!(lines, 3);
+        assert!(chunks.iter().all(|c| c.data.len() <= IO_BUFFER + MAX_LINE + 1));
         let stored: Vec<&[u8]> = chunks
             .iter()
-            .flat_map(|c| c.data.split(|&b| b == b'\n').take(c.lines as usize))
+            .flat_map(|c| c.data.strip_suffix(b"\n").unwrap().split(|&b| b == b'\n'))
             .collect();
+        assert_eq!(stored.len(), 3);
         assert_eq!(stored[1], b"", "the long line is not kept");
+        assert_eq!(
+            chunks.iter().map(|c| c.too_long.len()).sum::<usize>(),
+            1
+        );
         let (_, lines) = run_batch(&input, ValidationLevel::Strict);
         assert_eq!(lines[0]["valid"], true);
         assert_eq!(
@@ -763,6 +790,21 @@ mod tests {
             [("line".into(), "tooLong".into())]
         );
         assert_eq!(lines[2]["valid"], true);
+        // The limit itself: MAX_LINE bytes are read (and are not JSON), one more is too long,
+        // whether the line came in one read or several.
+        for (len, code) in [(MAX_LINE, "invalidJson"), (MAX_LINE + 1, "tooLong")] {
+            let mut input = vec![b'x'; len];
+            input.extend_from_slice(b"\n{\"email\":\"a@b.cl\"}\n");
+            let (_, lines) = run_batch(&input, ValidationLevel::Strict);
+            assert_eq!(codes(&lines[0], "errors")[0].1, code, "{len}");
+            assert_eq!(lines[1]["valid"], true);
+            let mut out = Vec::new();
+            let reads = SmallReads(input.clone(), 0);
+            process(reads, &mut out, ValidationLevel::Strict, jobs(2)).unwrap();
+            let first: Value = serde_json::from_slice(out.split(|&b| b == b'\n').next().unwrap())
+                .expect("JSON");
+            assert_eq!(codes(&first, "errors")[0].1, code, "{len} in small reads");
+        }
         // A long line without any newline at all is one answer too.
         let (_, lines) = run_batch(&vec![b'x'; MAX_LINE + 1], ValidationLevel::Strict);
         assert_eq!(lines.len(), 1);

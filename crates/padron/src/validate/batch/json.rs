@@ -145,10 +145,7 @@ fn scan_str(text: &str, at: usize) -> Option<(&str, usize)> {
         return None;
     }
     let start = at + 1;
-    // One pass: the strings are short, so this beats a vectorised search plus a second scan.
-    let len = bytes[start..]
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    let len = find_special(&bytes[start..])?;
     if bytes[start + len] != b'"' {
         return None;
     }
@@ -261,18 +258,41 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut clean = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Eight bytes at a time while none of them needs escaping: most text needs none.
-        if let Some(word) = bytes.get(i..i + 8)
-            && let Ok(word) = <[u8; 8]>::try_from(word)
-            && !needs_escape(u64::from_le_bytes(word))
-        {
-            i += 8;
-            continue;
+    if needs_no_escape(bytes) {
+        out.extend_from_slice(bytes);
+    } else {
+        escape_into(out, bytes);
+    }
+    out.push(b'"');
+}
+
+/// Whether `bytes` can be written as is: checked eight bytes at a time, as most text needs no
+/// escaping at all.
+fn needs_no_escape(bytes: &[u8]) -> bool {
+    find_special(bytes).is_none()
+}
+
+/// The index of the first `"`, `\` or control character in `bytes`: in JSON text, where a
+/// string ends or stops being plain. Eight bytes at a time, then byte by byte in the word that
+/// holds it.
+fn find_special(bytes: &[u8]) -> Option<usize> {
+    let special = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        if needs_escape(u64::from_le_bytes(eight)) {
+            return word.iter().position(special).map(|i| at + i);
         }
-        let b = bytes[i];
+        at += 8;
+    }
+    words.remainder().iter().position(special).map(|i| at + i)
+}
+
+fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut clean = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         let short = match b {
             b'"' => b'"',
             b'\\' => b'\\',
@@ -282,12 +302,10 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
             0x08 => b'b',
             0x0c => b'f',
             0..0x20 => 0,
-            _ => {
-                i += 1;
-                continue;
-            }
+            _ => continue,
         };
         out.extend_from_slice(&bytes[clean..i]);
+        clean = i + 1;
         if short == 0 {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(b"\\u00");
@@ -297,11 +315,8 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
             out.push(b'\\');
             out.push(short);
         }
-        i += 1;
-        clean = i;
     }
     out.extend_from_slice(&bytes[clean..]);
-    out.push(b'"');
 }
 
 /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (the classic "has a byte
