@@ -291,3 +291,42 @@ fn every_flag_also_reads_its_environment_variable() {
         String::from_utf8_lossy(&structural.stdout)
     );
 }
+
+#[test]
+fn batch_jobs_change_the_speed_not_the_answers() {
+    // Enough lines for many chunks, so several workers really share the work.
+    let lines = [
+        r#"{"country":"CHL","documentType":"RUT","documentNumber":"17.604.011-4"}"#,
+        r#"{"country":"CHL","documentType":"RUT","documentNumber":"18.604.011-4"}"#,
+        r#"{"country":"MEX","documentType":"CURP","documentNumber":"BOXW310820HNERXN09"}"#,
+        r#"{"email":"a@b"}"#,
+        "not json",
+    ];
+    let input: String = (0..30_000)
+        .map(|i| format!("{}\n", lines[i % lines.len()]))
+        .collect();
+    let one = validate(&["--batch", "--jobs", "1"], &input);
+    assert_eq!(one.status.code(), Some(1));
+    assert_eq!(verdicts(&one).len(), 30_000);
+    let mut four = padron();
+    four.env("PADRON_VALIDATE_JOBS", "4");
+    let four = {
+        let mut child = four
+            .args(["validate", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run padron");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let text = input.clone();
+        let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+        let out = child.wait_with_output().expect("padron finishes");
+        writer.join().expect("writer").expect("write");
+        out
+    };
+    assert_eq!(four.status.code(), Some(1));
+    assert!(one.stdout == four.stdout, "the answers differ with 4 jobs");
+    // Zero workers is a usage error, not a hang.
+    let zero = validate(&["--batch", "--jobs", "0"], "");
+    assert_eq!(zero.status.code(), Some(2));
+}

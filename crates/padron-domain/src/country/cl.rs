@@ -54,9 +54,11 @@ pub(crate) fn rut(raw: &str) -> Result<Checked<String>, Issue> {
     }
     let mut f = Findings::default();
     f.require(rut_check(body) == check, || check_digit_issue("RUT"));
-    // Both parts are ASCII digits or `K`, so this conversion cannot fail.
-    let body = std::str::from_utf8(body).unwrap_or_default();
-    Ok(f.done(format!("{body}-{}", check as char)))
+    let mut canonical = String::with_capacity(body.len() + 2);
+    canonical.extend(body.iter().map(|&b| char::from(b)));
+    canonical.push('-');
+    canonical.push(char::from(check));
+    Ok(f.done(canonical))
 }
 
 #[cfg(test)]
