@@ -772,17 +772,18 @@ mod tests {
         input.resize(MAX_LINE * 3, b'a');
         input.extend_from_slice(b"@b.cl\"}\n{\"email\":\"a@b.cl\"}\n");
         let chunks = chunks_of(&input);
-        assert!(chunks.iter().all(|c| c.data.len() <= IO_BUFFER + MAX_LINE + 1));
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.data.len() <= IO_BUFFER + MAX_LINE + 1)
+        );
         let stored: Vec<&[u8]> = chunks
             .iter()
             .flat_map(|c| c.data.strip_suffix(b"\n").unwrap().split(|&b| b == b'\n'))
             .collect();
         assert_eq!(stored.len(), 3);
         assert_eq!(stored[1], b"", "the long line is not kept");
-        assert_eq!(
-            chunks.iter().map(|c| c.too_long.len()).sum::<usize>(),
-            1
-        );
+        assert_eq!(chunks.iter().map(|c| c.too_long.len()).sum::<usize>(), 1);
         let (_, lines) = run_batch(&input, ValidationLevel::Strict);
         assert_eq!(lines[0]["valid"], true);
         assert_eq!(
@@ -801,8 +802,8 @@ mod tests {
             let mut out = Vec::new();
             let reads = SmallReads(input.clone(), 0);
             process(reads, &mut out, ValidationLevel::Strict, jobs(2)).unwrap();
-            let first: Value = serde_json::from_slice(out.split(|&b| b == b'\n').next().unwrap())
-                .expect("JSON");
+            let first: Value =
+                serde_json::from_slice(out.split(|&b| b == b'\n').next().unwrap()).expect("JSON");
             assert_eq!(codes(&first, "errors")[0].1, code, "{len} in small reads");
         }
         // A long line without any newline at all is one answer too.
@@ -890,7 +891,7 @@ mod tests {
         let wait = std::time::Duration::from_secs(30);
         for i in 0..5 {
             // Half a line first: nothing may be answered until its end arrives.
-            line_tx.send(format!("{{\"email\":").into_bytes()).unwrap();
+            line_tx.send(b"{\"email\":".to_vec()).unwrap();
             line_tx
                 .send(format!("\"u{i}@b.cl\"}}\n").into_bytes())
                 .unwrap();
