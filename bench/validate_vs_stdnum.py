@@ -23,6 +23,7 @@ import argparse
 import importlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -69,13 +70,17 @@ def load_rows(path, scale):
 
 
 def time_process(argv, jsonl_path, out_path):
+    """Wall time and CPU time (user + system, all threads) of one run of `argv`."""
     with open(jsonl_path, "rb") as stdin, open(out_path, "wb") as stdout:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(argv, stdin=stdin, stdout=stdout)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
         sys.exit(f"{argv[0]} failed with exit code {proc.returncode}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def time_stdnum(rows, modules):
@@ -116,11 +121,16 @@ def main():
         peer = [sys.executable, os.path.join(ROOT, "bench", "stdnum_batch.py")]
         peer_out = os.path.join(tmp, "peer.jsonl")
         padron_times, peer_times, stdnum_times = [], [], []
+        padron_cpu, peer_cpu = [], []
         stdnum_verdicts = None
         # Interleaved, so a burst of load on the machine hits every side alike.
         for _ in range(args.runs):
-            padron_times.append(time_process(padron, jsonl, out))
-            peer_times.append(time_process(peer, jsonl, peer_out))
+            wall, cpu = time_process(padron, jsonl, out)
+            padron_times.append(wall)
+            padron_cpu.append(cpu)
+            wall, cpu = time_process(peer, jsonl, peer_out)
+            peer_times.append(wall)
+            peer_cpu.append(cpu)
             elapsed, stdnum_verdicts = time_stdnum(rows, modules)
             stdnum_times.append(elapsed)
         with open(out, encoding="utf-8") as f:
@@ -148,6 +158,9 @@ def main():
           "the differences are the deviations listed in docs/VALIDATION.md)")
     print(f"ratio, process vs process: padron is {peer_s / padron_s:.1f}x faster (target: 50x)")
     print(f"ratio, padron process vs stdnum's bare loop: {stdnum_s / padron_s:.1f}x")
+    pc, qc = statistics.median(padron_cpu), statistics.median(peer_cpu)
+    print(f"CPU time (user + system, all threads): padron {pc * 1e3:.1f} ms, stdnum_batch.py "
+          f"{qc * 1e3:.1f} ms: {qc / pc:.1f}x less CPU")
 
 
 if __name__ == "__main__":
