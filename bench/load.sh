@@ -7,6 +7,8 @@
 # What it does:
 #   1. cargo build --release --bin padron (skip with BENCH_NO_BUILD=1) and copies the binary to a
 #      temporary directory, so rebuilds by others during the run do not change what is measured.
+#      BENCH_BIN=/path/to/padron measures that binary instead (no build), e.g. an A/B of an older
+#      copy against the new one in the same session.
 #   2. Starts `padron serve` on 127.0.0.1:$BENCH_PORT on a fresh database: a new SQLite file in the
 #      temporary directory, or a new PostgreSQL database `padron_bench_<pid>` created with psql on
 #      $BENCH_PG (dropped at exit).
@@ -73,12 +75,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-  log "building release binary"
-  (cd "$ROOT" && cargo build --release --bin padron >&2)
+if [ -n "${BENCH_BIN:-}" ]; then
+  cp "$BENCH_BIN" "$WORK/padron"
+  REV="$BENCH_BIN"
+else
+  if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+    log "building release binary"
+    (cd "$ROOT" && cargo build --release --bin padron >&2)
+  fi
+  cp "$ROOT/target/release/padron" "$WORK/padron"
+  REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")$(git -C "$ROOT" diff --quiet -- crates 2>/dev/null || echo "+dirty")"
 fi
-cp "$ROOT/target/release/padron" "$WORK/padron"
-REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")$(git -C "$ROOT" diff --quiet -- crates 2>/dev/null || echo "+dirty")"
 BIN=$WORK/padron
 
 if [ "$BACKEND" = sqlite ]; then

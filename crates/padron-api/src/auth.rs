@@ -32,10 +32,17 @@ fn random_token(prefix: &str) -> String {
 /// A plain SHA-256 is enough here (and fast enough to run on every request): the values are
 /// 256-bit random strings, so there is nothing for a slow password hash to protect against.
 pub fn hash_secret(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
+    lower_hex(&Sha256::digest(value.as_bytes()))
+}
+
+/// `bytes` as lower-case hex. Runs on every request (API-key hashes, trace ids), so it writes
+/// the digits from a table instead of going through `format!` once per byte.
+pub fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
     out
 }
@@ -144,6 +151,8 @@ pub struct Claims {
 pub struct KeyRing {
     store: Arc<dyn Store>,
     keys: RwLock<KeyCache>,
+    /// What a token must satisfy besides its signature; the same for every token, so built once.
+    validation: Validation,
 }
 
 struct KeyCache {
@@ -159,6 +168,10 @@ const RELOAD_INTERVAL: Duration = Duration::from_millis(200);
 impl KeyRing {
     /// Loads the keys, creating the first one if the database has none.
     pub async fn load(store: Arc<dyn Store>) -> Result<Self, StoreError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 0;
         let ring = Self {
             store,
             keys: RwLock::new(KeyCache {
@@ -166,6 +179,7 @@ impl KeyRing {
                 current: None,
                 last_reload: None,
             }),
+            validation,
         };
         ring.reload().await?;
         if ring.keys.read().await.current.is_none() {
@@ -234,31 +248,33 @@ impl KeyRing {
     /// Verifies a token's signature, issuer and expiry; `None` for any bad token.
     pub async fn verify(&self, token: &str) -> Option<Claims> {
         let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
-        let known = self.keys.read().await.by_kid.contains_key(&kid);
-        if !known {
-            {
-                // Only reloads caused by unknown key ids count against the interval, so the
-                // first token signed by a key another process just made is always accepted.
-                let mut cache = self.keys.write().await;
-                if cache
-                    .last_reload
-                    .is_some_and(|t| t.elapsed() < RELOAD_INTERVAL)
-                {
-                    return None;
-                }
-                cache.last_reload = Some(Instant::now());
-            }
-            if self.reload().await.is_err() {
-                return None;
+        {
+            // The usual case: a key this process knows, checked under one read lock.
+            let cache = self.keys.read().await;
+            if let Some(key) = cache.by_kid.get(&kid) {
+                return jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+                    .ok()
+                    .map(|data| data.claims);
             }
         }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 0;
+        {
+            // Only reloads caused by unknown key ids count against the interval, so the first
+            // token signed by a key another process just made is always accepted.
+            let mut cache = self.keys.write().await;
+            if cache
+                .last_reload
+                .is_some_and(|t| t.elapsed() < RELOAD_INTERVAL)
+            {
+                return None;
+            }
+            cache.last_reload = Some(Instant::now());
+        }
+        if self.reload().await.is_err() {
+            return None;
+        }
         let cache = self.keys.read().await;
         let key = cache.by_kid.get(&kid)?;
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .ok()
             .map(|data| data.claims)
     }

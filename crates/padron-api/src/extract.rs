@@ -1,5 +1,5 @@
 //! Extractors that turn every rejection into an [`ApiError`]: the JSON body, the API version
-//! header (and the middleware that checks it on every API route), the authenticated caller and
+//! header (checked on every API route by `middleware::api_route`), the authenticated caller and
 //! identity ids in paths.
 
 use axum::body::Bytes;
@@ -7,8 +7,6 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use padron_domain::{IdentityId, ValidationLevel};
 use padron_store::{Environment, Tenant};
 use serde_json::Value;
@@ -60,25 +58,11 @@ impl ApiVersion {
 /// The header that selects the response shape (spec §3).
 pub const VERSION_HEADER: &str = "conomyhq-api-version";
 
-/// Route middleware of every API route (`/auth`, `/document-types`, `/identities…`): a bad
-/// `conomyhq-api-version` answers 400 code 11 before any handler runs, so a handler that has no
-/// use for the version (DELETE, permissions) cannot forget the check. The parsed version is left
-/// in the request extensions for the [`ApiVersion`] extractor.
-pub(crate) async fn require_api_version(mut req: Request, next: Next) -> Response {
-    match ApiVersion::from_headers(req.headers()) {
-        Ok(version) => {
-            req.extensions_mut().insert(version);
-            next.run(req).await
-        }
-        Err(err) => err.into_response(),
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        // Set by `require_api_version`; parsing again covers a handler mounted without it.
+        // Set by `middleware::api_route`; parsing again covers a handler mounted without it.
         match parts.extensions.get::<ApiVersion>() {
             Some(version) => Ok(*version),
             None => ApiVersion::from_headers(&parts.headers),

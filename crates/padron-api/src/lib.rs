@@ -82,21 +82,22 @@ pub fn router(state: AppState) -> Router {
     // Installed before the first request so that every request is counted.
     metrics::handle();
     let env_routes = |env: Environment| {
-        // `route_layer`: only matched routes pass through; unknown paths stay plain 404s.
+        // `route_layer`: only matched routes pass through; unknown paths stay plain 404s. One
+        // layer runs the environment extension, rate limit, route label, version check and (on
+        // the identity routes) idempotency, in that order: see `middleware::api_route`.
+        let api = |idempotency| {
+            axum::middleware::from_fn_with_state(
+                middleware::ApiRoute {
+                    state: state.clone(),
+                    env,
+                    idempotency,
+                },
+                middleware::api_route,
+            )
+        };
         routes::identities()
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                idempotency::idempotency,
-            ))
-            .merge(routes::access())
-            // Outside idempotency, so a bad version is refused before a key is reserved.
-            .route_layer(axum::middleware::from_fn(extract::require_api_version))
-            .route_layer(axum::middleware::from_fn(middleware::label_route))
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                ratelimit::rate_limit,
-            ))
-            .layer(axum::Extension(env))
+            .route_layer(api(true))
+            .merge(routes::access().route_layer(api(false)))
     };
     Router::new()
         .merge(routes::service::routes())

@@ -2,8 +2,10 @@
 //! country and field, database pool usage. Rendered by `GET /metrics` from a process-wide
 //! recorder (metrics are per process; scrape every process).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use padron_store::Store;
 
@@ -48,20 +50,66 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// The request counter and latency histogram of one method, route and status.
+struct RequestSeries {
+    method: &'static str,
+    status: u16,
+    total: Counter,
+    duration: Histogram,
+}
+
+/// Series already registered, by route: building the labels and looking the series up in the
+/// recorder on every request cost more than the rest of the accounting. Routes, methods and
+/// statuses are all bounded sets (templates, not paths), so this stays small.
+fn request_series() -> &'static RwLock<HashMap<String, Vec<RequestSeries>>> {
+    static SERIES: OnceLock<RwLock<HashMap<String, Vec<RequestSeries>>>> = OnceLock::new();
+    SERIES.get_or_init(Default::default)
+}
+
 /// Counts one answered request.
 pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
     // Clients choose the method: anything unusual is one label, so they cannot mint series.
     let method = match method {
-        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
         _ => "OTHER",
     };
+    let same = |s: &&RequestSeries| s.method == method && s.status == status;
+    if let Ok(map) = request_series().read()
+        && let Some(known) = map.get(route).and_then(|series| series.iter().find(same))
+    {
+        known.total.increment(1);
+        known.duration.record(seconds);
+        return;
+    }
+    // First time for this series: registered with the process-wide recorder, which must be
+    // installed first.
+    handle();
     let labels = [
         ("method", method.to_owned()),
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];
-    metrics::counter!("padron_http_requests_total", &labels).increment(1);
-    metrics::histogram!("padron_http_request_duration_seconds", &labels).record(seconds);
+    let total = metrics::counter!("padron_http_requests_total", &labels);
+    let duration = metrics::histogram!("padron_http_request_duration_seconds", &labels);
+    total.increment(1);
+    duration.record(seconds);
+    if let Ok(mut map) = request_series().write() {
+        let series = map.entry(route.to_owned()).or_default();
+        if !series.iter().any(|s| same(&s)) {
+            series.push(RequestSeries {
+                method,
+                status,
+                total,
+                duration,
+            });
+        }
+    }
 }
 
 /// A field path with list positions removed, so labels stay few: `children[3]` → `children[]`.

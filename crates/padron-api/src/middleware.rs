@@ -5,14 +5,19 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 
+use padron_store::Environment;
+
+use crate::AppState;
 use crate::error::{ApiError, PendingError, for_status};
+use crate::extract::ApiVersion;
+use crate::ratelimit::Admission;
 
 /// The request's trace id, available to handlers as an extension.
 #[derive(Debug, Clone)]
@@ -25,24 +30,61 @@ pub struct ClientSlot(pub Arc<OnceLock<String>>);
 /// The route template that matched (`/identities/{id}`), carried out on the response so that
 /// the outer middleware can label logs and metrics without ids in them.
 #[derive(Debug, Clone)]
-struct RouteLabel(String);
+struct RouteLabel(MatchedPath);
 
-/// Route-level middleware: records the matched route template on the response.
-pub(crate) async fn label_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(RouteLabel(route));
+/// What [`api_route`] needs besides the request: the shared state, the environment its routes
+/// serve, and whether they take `Idempotency-Key`.
+#[derive(Clone)]
+pub(crate) struct ApiRoute {
+    pub state: AppState,
+    pub env: Environment,
+    pub idempotency: bool,
+}
+
+/// The route-level middleware of every API route (`/auth`, `/document-types`,
+/// `/identities…`), as one layer. From the outside in it does what were five layers: the
+/// environment as a request extension; the rate limit (a 429 is answered without a route
+/// label); the matched route template recorded on the answer for the log line and metrics;
+/// the `conomyhq-api-version` check (400 code 11 before any handler runs, so a handler that has
+/// no use for the version cannot forget it; the parsed version is left for the [`ApiVersion`]
+/// extractor); and, on the identity routes, `Idempotency-Key`. One layer instead of five,
+/// because axum clones every inner layer of a route for each request.
+pub(crate) async fn api_route(
+    State(route): State<ApiRoute>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    req.extensions_mut().insert(route.env);
+    let verdict = match crate::ratelimit::admit(&route.state, &req) {
+        Admission::Unlimited => None,
+        Admission::Allowed(verdict) => Some(verdict),
+        Admission::Refused(response) => return response,
+    };
+    // A `MatchedPath` is a shared string: cloning it allocates nothing.
+    let label = req.extensions().get::<MatchedPath>().cloned();
+    let mut response = match ApiVersion::from_headers(req.headers()) {
+        Ok(version) => {
+            req.extensions_mut().insert(version);
+            if route.idempotency {
+                crate::idempotency::idempotency(State(route.state), req, next).await
+            } else {
+                next.run(req).await
+            }
+        }
+        Err(err) => err.into_response(),
+    };
+    if let Some(label) = label {
+        response.extensions_mut().insert(RouteLabel(label));
+    }
+    if let Some(verdict) = verdict {
+        crate::ratelimit::add_headers(&mut response, &verdict);
     }
     response
 }
 
 fn new_trace_id() -> String {
     let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::auth::lower_hex(&bytes)
 }
 
 /// A client-sent request id is kept only if it is short, printable ASCII.
@@ -55,7 +97,7 @@ fn accept_request_id(value: &HeaderValue) -> Option<String> {
 /// See `hang_up` in [`envelope`].
 struct HangUp {
     armed: bool,
-    method: String,
+    method: Method,
     started: Instant,
     trace_id: String,
 }
@@ -67,7 +109,7 @@ impl Drop for HangUp {
         }
         // 499: nginx's "client closed request"; the route template is unknown at this point.
         let seconds = self.started.elapsed().as_secs_f64();
-        crate::metrics::record_request(&self.method, "cancelled", 499, seconds);
+        crate::metrics::record_request(self.method.as_str(), "cancelled", 499, seconds);
         tracing::info!(
             method = %self.method,
             route = "cancelled",
@@ -90,15 +132,26 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
     let client = ClientSlot::default();
     req.extensions_mut().insert(client.clone());
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let path = req.uri().path();
+    // What the label needs from the path, taken now so that the path need not be copied.
+    let sandbox = path.starts_with("/sandbox");
+    let service_route = match path {
+        "/healthz" => Some("/healthz"),
+        "/readyz" => Some("/readyz"),
+        "/metrics" => Some("/metrics"),
+        "/openapi.json" => Some("/openapi.json"),
+        "/docs" => Some("/docs"),
+        _ => None,
+    };
     // Logs and counts the request if its client hangs up before the answer (the future is
     // dropped and the lines below never run); disarmed once the answer is logged.
     let mut hang_up = HangUp {
         armed: true,
-        method: method.to_string(),
+        method: method.clone(),
         started,
-        trace_id: trace_id.clone(),
+        trace_id,
     };
+    let trace_id = hang_up.trace_id.as_str();
 
     // A panic in a handler becomes a 500 envelope instead of a dropped connection.
     let mut response = match std::panic::AssertUnwindSafe(next.run(req))
@@ -114,9 +167,9 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
     let status = response.status();
     let rendered =
         if let Some(PendingError(err)) = response.extensions_mut().remove::<PendingError>() {
-            Some(render(&err, &trace_id))
+            Some(render(&err, trace_id))
         } else if (status.is_client_error() || status.is_server_error()) && !is_json(&response) {
-            Some(render(&for_status(status), &trace_id))
+            Some(render(&for_status(status), trace_id))
         } else {
             None
         };
@@ -130,27 +183,21 @@ pub(crate) async fn envelope(mut req: Request, next: Next) -> Response {
         *envelope.extensions_mut() = std::mem::take(response.extensions_mut());
         response = envelope;
     }
-    if let Ok(value) = HeaderValue::from_str(&trace_id) {
+    if let Ok(value) = HeaderValue::from_str(trace_id) {
         response.headers_mut().insert("x-request-id", value);
     }
     // Only the route template is logged and counted: paths carry ids, and bodies, headers and
     // query strings (which may hold emails, phones and document numbers) are never logged.
-    let route = match response.extensions().get::<RouteLabel>() {
+    let route: std::borrow::Cow<'_, str> = match response.extensions().get::<RouteLabel>() {
         Some(RouteLabel(route)) => {
-            if path.starts_with("/sandbox") && !route.starts_with("/sandbox") {
-                format!("/sandbox{route}")
+            let route = route.as_str();
+            if sandbox && !route.starts_with("/sandbox") {
+                format!("/sandbox{route}").into()
             } else {
-                route.clone()
+                route.into()
             }
         }
-        None if matches!(
-            path.as_str(),
-            "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs"
-        ) =>
-        {
-            path
-        }
-        None => "unmatched".to_owned(),
+        None => service_route.unwrap_or("unmatched").into(),
     };
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();

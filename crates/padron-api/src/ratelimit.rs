@@ -64,7 +64,7 @@ pub struct RateLimiter {
 }
 
 /// The verdict on one request.
-struct Verdict {
+pub(crate) struct Verdict {
     allowed: bool,
     limit: u32,
     remaining: u32,
@@ -125,16 +125,26 @@ impl RateLimiter {
     }
 }
 
-/// The middleware: counts requests per API key; over the limit answers 429 code 32.
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// What the limiter decided for one request.
+pub(crate) enum Admission {
+    /// No limit applies (none configured for the environment).
+    Unlimited,
+    /// Within the limit: the answer gets these `RateLimit-*` headers.
+    Allowed(Verdict),
+    /// Over the limit: the complete 429 answer.
+    Refused(Response),
+}
+
+/// Takes a token for `req` from its client's bucket.
+pub(crate) fn admit(state: &AppState, req: &Request) -> Admission {
     let (Some(limiter), Some(env)) = (
         state.limiter.as_ref(),
         req.extensions().get::<Environment>().copied(),
     ) else {
-        return next.run(req).await;
+        return Admission::Unlimited;
     };
     let Some(quota) = limiter.quota(env) else {
-        return next.run(req).await;
+        return Admission::Unlimited;
     };
     // Buckets belong to clients, known from the process's credential cache (no database
     // query here); a key not in the cache takes from the shared unverified bucket, and its
@@ -152,24 +162,41 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         .map(|c| c.client_id)
         .unwrap_or_else(|| UNVERIFIED.to_owned());
     let verdict = limiter.take(env, &client, quota);
-    let mut response = if verdict.allowed {
-        next.run(req).await
-    } else {
-        let mut refused = ApiError::TooManyRequests(format!(
-            "rate limit of {} requests per second exceeded; retry in {} s",
-            quota.per_second, verdict.reset_secs
-        ))
-        .into_response();
-        refused
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from(verdict.reset_secs.max(1)));
-        refused
-    };
+    if verdict.allowed {
+        return Admission::Allowed(verdict);
+    }
+    let mut refused = ApiError::TooManyRequests(format!(
+        "rate limit of {} requests per second exceeded; retry in {} s",
+        quota.per_second, verdict.reset_secs
+    ))
+    .into_response();
+    refused
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(verdict.reset_secs.max(1)));
+    add_headers(&mut refused, &verdict);
+    Admission::Refused(refused)
+}
+
+/// The `RateLimit-*` headers of a verdict.
+pub(crate) fn add_headers(response: &mut Response, verdict: &Verdict) {
     let headers = response.headers_mut();
     headers.insert("ratelimit-limit", HeaderValue::from(verdict.limit));
     headers.insert("ratelimit-remaining", HeaderValue::from(verdict.remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(verdict.reset_secs));
-    response
+}
+
+/// The middleware: counts requests per API key; over the limit answers 429 code 32. The router
+/// runs the same steps inside `middleware::api_route`; this stands alone for other stacks.
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match admit(&state, &req) {
+        Admission::Unlimited => next.run(req).await,
+        Admission::Allowed(verdict) => {
+            let mut response = next.run(req).await;
+            add_headers(&mut response, &verdict);
+            response
+        }
+        Admission::Refused(response) => response,
+    }
 }
 
 #[cfg(test)]

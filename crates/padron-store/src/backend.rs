@@ -10,7 +10,6 @@ use padron_domain::{
 use crate::{StoreError, attributes};
 
 /// One `identities` row as selected by [`IDENTITY_COLUMNS`].
-#[derive(sqlx::FromRow)]
 pub(crate) struct IdentityRow {
     pub id: String,
     pub kind: String,
@@ -32,13 +31,58 @@ pub(crate) struct IdentityRow {
 pub(crate) const IDENTITY_COLUMNS: &str = "id, kind, name, email, phone, country, document_type, \
      document_number, status, external_id, attributes, created_at, updated_at, version";
 
-/// One child link with the child's own name and email.
-#[derive(sqlx::FromRow)]
+/// One child link with the child's own name and email, selected as `parent_id, child_id, name,
+/// email`.
 pub(crate) struct ChildRow {
     pub parent_id: String,
     pub child_id: String,
     pub name: String,
     pub email: Option<String>,
+}
+
+// Rows are read by position, in the order of the select lists above: `#[derive(FromRow)]` looks
+// each column up by name, a hash-map lookup per column and row that showed in list profiles.
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for IdentityRow
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(IdentityRow {
+            id: row.try_get(0)?,
+            kind: row.try_get(1)?,
+            name: row.try_get(2)?,
+            email: row.try_get(3)?,
+            phone: row.try_get(4)?,
+            country: row.try_get(5)?,
+            document_type: row.try_get(6)?,
+            document_number: row.try_get(7)?,
+            status: row.try_get(8)?,
+            external_id: row.try_get(9)?,
+            attributes: row.try_get(10)?,
+            created_at: row.try_get(11)?,
+            updated_at: row.try_get(12)?,
+            version: row.try_get(13)?,
+        })
+    }
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for ChildRow
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(ChildRow {
+            parent_id: row.try_get(0)?,
+            child_id: row.try_get(1)?,
+            name: row.try_get(2)?,
+            email: row.try_get(3)?,
+        })
+    }
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -911,13 +955,17 @@ macro_rules! impl_store {
                 lock: bool,
             ) -> Result<Option<padron_domain::Identity>, $crate::StoreError> {
                 let id_hex = id.to_hex();
-                // Only constant text is spliced in.
-                let row: Option<$crate::backend::IdentityRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                // Only constant text is spliced in, once per process (this runs on every GET);
+                // a `&'static str` is also the one query text sqlx takes without copying it.
+                static SQL: [std::sync::OnceLock<String>; 2] =
+                    [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+                let sql: &'static str = SQL[usize::from(lock)].get_or_init(|| format!(
                     "select {} from identities where client_id = $1 and environment = $2 and id = $3 \
                      and deleted_at is null{}",
                     $crate::backend::IDENTITY_COLUMNS,
                     if lock { Self::FOR_UPDATE } else { "" }
-                )))
+                ));
+                let row: Option<$crate::backend::IdentityRow> = sqlx::query_as(sql)
                 .bind(&tenant.client_id)
                 .bind(tenant.environment.as_str())
                 .bind(&id_hex)

@@ -214,3 +214,89 @@ async fn commit_batch(writer: &SqlitePool, batch: Vec<CreateJob>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+
+    /// `.cargo/config.toml` builds the bundled SQLite with `SQLITE_ENABLE_QPSG`: without it, the
+    /// partial indexes make SQLite re-plan the get-by-id, list and children statements on every
+    /// execution (sqlx clears a cached statement's bindings before each use, which expires any
+    /// statement whose plan looked at a bound value).
+    #[tokio::test]
+    async fn bundled_sqlite_has_the_query_planner_stability_guarantee() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let options: Vec<String> =
+            sqlx::query_scalar("select compile_options from pragma_compile_options")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        assert!(
+            options.iter().any(|o| o == "ENABLE_QPSG"),
+            "SQLite built without ENABLE_QPSG: {options:?}"
+        );
+    }
+
+    /// With plans fixed at prepare time, the reads must still find their indexes without
+    /// seeing the bound values.
+    #[tokio::test]
+    async fn reads_use_their_indexes_without_seeing_bound_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let options = ConnectOptions {
+            migrate: true,
+            ..ConnectOptions::default()
+        };
+        let store = SqliteStore::connect(&url, &options).await.unwrap();
+        let plan = |sql: String| {
+            let pool = store.reader.clone();
+            async move {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("explain query plan {sql}")))
+                        .bind("client")
+                        .bind("sandbox")
+                        .bind("0123456789abcdef01234567")
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+            }
+        };
+        let by_id = plan(format!(
+            "select {} from identities where client_id = $1 and environment = $2 and id = $3 \
+             and deleted_at is null",
+            crate::backend::IDENTITY_COLUMNS
+        ))
+        .await;
+        assert!(
+            by_id.contains("USING INDEX") && !by_id.starts_with("SCAN"),
+            "{by_id}"
+        );
+        let by_email = plan(format!(
+            "select {} from identities i where i.client_id = $1 and i.environment = $2 \
+             and i.deleted_at is null and i.email_key = $3 order by i.id limit 20",
+            crate::backend::IDENTITY_COLUMNS
+        ))
+        .await;
+        assert!(by_email.contains("identities_email_idx"), "{by_email}");
+        let children = plan(
+            "select c.parent_id, c.child_id, i.name, i.email from identity_children c \
+             join identities i on i.client_id = c.client_id and i.environment = c.environment \
+             and i.id = c.child_id and i.deleted_at is null where c.client_id = $1 \
+             and c.environment = $2 and c.parent_id in ($3) \
+             order by c.parent_id, c.linked_at, c.child_id"
+                .to_owned(),
+        )
+        .await;
+        assert!(
+            children.contains("identity_children_order_idx"),
+            "{children}"
+        );
+        assert!(!children.contains("SCAN i"), "{children}");
+        assert!(!children.contains("TEMP B-TREE"), "{children}");
+    }
+}
