@@ -206,9 +206,12 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .expect("VmHWM")
 }
 
-/// Memory stays flat: after the first 10,000 lines are answered, 90,000 more must not raise
-/// the process's peak memory by more than 1 MiB. The peak is read while padron is still alive
-/// (stdin open), each time after all lines so far have been answered — no sleeping.
+/// Memory stays flat: after the first 20,000 lines are answered, 200,000 more must not raise
+/// the process's peak memory by more than 2 MiB (a leak of 10 bytes a line would). The peak is
+/// read while padron is still alive (stdin open), each time after all lines so far have been
+/// answered — no sleeping. The allowance covers the pipeline's own bound: how full its queues
+/// get (two chunks and two answers per worker, ≈ 1 MiB in all) depends on how fast the other
+/// side reads and writes, which a loaded machine changes between the two readings.
 #[cfg(target_os = "linux")]
 #[test]
 fn batch_memory_does_not_grow_with_the_number_of_lines() {
@@ -246,18 +249,18 @@ fn batch_memory_does_not_grow_with_the_number_of_lines() {
         }
         stdin.flush().expect("flush");
     };
-    send(10_000);
-    assert_eq!(rx.recv().expect("progress"), 10_000);
+    send(20_000);
+    while rx.recv().expect("progress") < 20_000 {}
     let early = peak_rss_kib(pid);
-    send(90_000);
-    while rx.recv().expect("progress") < 100_000 {}
+    send(200_000);
+    while rx.recv().expect("progress") < 220_000 {}
     let late = peak_rss_kib(pid);
     drop(stdin);
     let answered = reader.join().expect("reader");
     assert!(child.wait().expect("exit").code() == Some(1));
-    assert_eq!(answered, 100_000);
+    assert_eq!(answered, 220_000);
     assert!(
-        late <= early + 1024,
+        late <= early + 2048,
         "peak memory grew from {early} KiB to {late} KiB"
     );
 }
