@@ -43,8 +43,8 @@ pub(crate) struct ApiRoute {
 
 /// The route-level middleware of every API route (`/auth`, `/document-types`,
 /// `/identities…`), as one layer. From the outside in it does what were five layers: the
-/// environment as a request extension; the rate limit (a 429 is answered without a route
-/// label); the matched route template recorded on the answer for the log line and metrics;
+/// environment as a request extension; the rate limit (a 429 is labelled with its route too);
+/// the matched route template recorded on the answer for the log line and metrics;
 /// the `conomyhq-api-version` check (400 code 11 before any handler runs, so a handler that has
 /// no use for the version cannot forget it; the parsed version is left for the [`ApiVersion`]
 /// extractor); and, on the identity routes, `Idempotency-Key`. One layer instead of five,
@@ -55,13 +55,18 @@ pub(crate) async fn api_route(
     next: Next,
 ) -> Response {
     req.extensions_mut().insert(route.env);
+    // A `MatchedPath` is a shared string: cloning it allocates nothing.
+    let label = req.extensions().get::<MatchedPath>().cloned();
     let verdict = match crate::ratelimit::admit(&route.state, &req) {
         Admission::Unlimited => None,
         Admission::Allowed(verdict) => Some(verdict),
-        Admission::Refused(response) => return response,
+        Admission::Refused(mut response) => {
+            if let Some(label) = label {
+                response.extensions_mut().insert(RouteLabel(label));
+            }
+            return response;
+        }
     };
-    // A `MatchedPath` is a shared string: cloning it allocates nothing.
-    let label = req.extensions().get::<MatchedPath>().cloned();
     let mut response = match ApiVersion::from_headers(req.headers()) {
         Ok(version) => {
             req.extensions_mut().insert(version);

@@ -493,8 +493,8 @@ pub fn check_document_type(
     }
 }
 
-/// A document number in canonical form: only its letters and digits, letters upper case; Chile's
-/// RUT as `<body>-<check>`.
+/// A document number in canonical form: only its letters and digits, letters upper case (a
+/// Mexican RFC also keeps `&` and `Ñ`); Chile's RUT as `<body>-<check>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DocumentNumber(String);
 

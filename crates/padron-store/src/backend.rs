@@ -31,6 +31,16 @@ pub(crate) struct IdentityRow {
 pub(crate) const IDENTITY_COLUMNS: &str = "id, kind, name, email, phone, country, document_type, \
      document_number, status, external_id, attributes, created_at, updated_at, version";
 
+/// The children of some parents with each child's name and email, up to the client id (the
+/// environment and the parent ids follow); [`ChildRow`] reads its columns by position.
+pub(crate) const CHILDREN_SELECT: &str = "select c.parent_id, c.child_id, i.name, i.email \
+     from identity_children c join identities i on i.client_id = c.client_id \
+     and i.environment = c.environment and i.id = c.child_id and i.deleted_at is null \
+     where c.client_id = ";
+
+/// The order of [`CHILDREN_SELECT`]'s rows: by parent, then in link order.
+pub(crate) const CHILDREN_ORDER: &str = " order by c.parent_id, c.linked_at, c.child_id";
+
 /// One child link with the child's own name and email, selected as `parent_id, child_id, name,
 /// email`.
 pub(crate) struct ChildRow {
@@ -989,11 +999,7 @@ macro_rules! impl_store {
                 if parents.is_empty() {
                     return Ok(out);
                 }
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "select c.parent_id, c.child_id, i.name, i.email from identity_children c \
-                     join identities i on i.client_id = c.client_id and i.environment = c.environment \
-                     and i.id = c.child_id and i.deleted_at is null where c.client_id = ",
-                );
+                let mut q = sqlx::QueryBuilder::<$db>::new($crate::backend::CHILDREN_SELECT);
                 q.push_bind(&tenant.client_id);
                 q.push(" and c.environment = ").push_bind(tenant.environment.as_str());
                 q.push(" and c.parent_id in (");
@@ -1001,7 +1007,7 @@ macro_rules! impl_store {
                 for parent in parents {
                     sep.push_bind(parent.clone());
                 }
-                q.push(") order by c.parent_id, c.linked_at, c.child_id");
+                q.push(")").push($crate::backend::CHILDREN_ORDER);
                 let rows: Vec<$crate::backend::ChildRow> = q.build_query_as().fetch_all(&mut *conn).await?;
                 for row in rows {
                     let parent = row.parent_id.clone();

@@ -453,18 +453,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 }
 
-/// The key the `documentNumber` filter matches: the letters and digits, upper case, leading
-/// zeros kept. Equal canonical numbers give equal keys whatever separators a filter value
-/// carries, and the key works without the document type (spec §8); it drops only the dash of a
-/// Chilean RUT, which no other canonical form has. Leading zeros are significant (a passport
-/// `00AB123` is not `AB123`, a CPF `01234567890` is not `1234567890`): a filter value is
-/// canonicalised for its type first when the request names the type (the API does so).
+/// The key the `documentNumber` filter matches: the letters (a Mexican RFC's `Ñ` among them),
+/// digits and `&` (an RFC's too), upper case, leading zeros kept. Equal canonical numbers give
+/// equal keys whatever separators a filter value carries, and the key works without the
+/// document type (spec §8); of a canonical number it drops only the dash of a Chilean RUT.
+/// Leading zeros are significant (a passport `00AB123` is not `AB123`, a CPF `01234567890` is
+/// not `1234567890`): a filter value is canonicalised for its type first when the request names
+/// the type (the API does so).
 ///
 /// Migration `20261203000005_document_key` recomputes the stored keys with the same rule in SQL.
 pub fn document_key(raw: &str) -> String {
     raw.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
+        .filter(|c| c.is_alphanumeric() || *c == '&')
+        .flat_map(char::to_uppercase)
         .collect()
 }
 
@@ -542,9 +543,13 @@ mod tests {
             ("00AB123", "00AB123"),
             ("01234567890", "01234567890"),
             ("0", "0"),
+            // A Mexican RFC keeps its `Ñ` and `&`, so it is not the passport without them.
+            ("AÑA&850101AB1", "AÑA&850101AB1"),
+            ("aña&-850101-ab1", "AÑA&850101AB1"),
         ] {
             assert_eq!(document_key(raw), key, "{raw}");
         }
         assert_ne!(document_key("00AB123"), document_key("AB123"));
+        assert_ne!(document_key("AÑA&850101AB1"), document_key("AA850101AB1"));
     }
 }

@@ -283,14 +283,12 @@ mod tests {
         ))
         .await;
         assert!(by_email.contains("identities_email_idx"), "{by_email}");
-        let children = plan(
-            "select c.parent_id, c.child_id, i.name, i.email from identity_children c \
-             join identities i on i.client_id = c.client_id and i.environment = c.environment \
-             and i.id = c.child_id and i.deleted_at is null where c.client_id = $1 \
-             and c.environment = $2 and c.parent_id in ($3) \
-             order by c.parent_id, c.linked_at, c.child_id"
-                .to_owned(),
-        )
+        // The children query as `children_of` builds it for one parent.
+        let children = plan(format!(
+            "{}$1 and c.environment = $2 and c.parent_id in ($3){}",
+            crate::backend::CHILDREN_SELECT,
+            crate::backend::CHILDREN_ORDER
+        ))
         .await;
         assert!(
             children.contains("identity_children_order_idx"),

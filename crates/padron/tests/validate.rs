@@ -207,7 +207,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 }
 
 /// Memory stays flat: after the first 20,000 lines are answered, 200,000 more must not raise
-/// the process's peak memory by more than 2 MiB (a leak of 10 bytes a line would). The peak is
+/// the process's peak memory by more than 2 MiB (a leak of 11 bytes a line would). The peak is
 /// read while padron is still alive (stdin open), each time after all lines so far have been
 /// answered — no sleeping. The allowance covers the pipeline's own bound: how full its queues
 /// get (two chunks and two answers per worker, ≈ 1 MiB in all) depends on how fast the other

@@ -41,16 +41,20 @@ fn json_response<T: Serialize>(value: &T, capacity: usize) -> Response {
             body,
         )
             .into_response(),
-        // As `Json` answers a value that cannot be serialised.
-        Err(err) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            )],
-            err.to_string(),
-        )
-            .into_response(),
+        // As `Json` answers a value that cannot be serialised (the envelope middleware turns
+        // the body into the error envelope); the cause is logged here, once.
+        Err(err) => {
+            tracing::error!(error = %err, "failed to serialise an answer");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                )],
+                err.to_string(),
+            )
+                .into_response()
+        }
     }
 }
 

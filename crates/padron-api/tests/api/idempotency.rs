@@ -19,7 +19,31 @@ crate::on_both_backends!(
     a_client_that_hangs_up_still_gets_its_answer_on_retry,
     the_version_header_is_part_of_the_request_and_replayed_errors_carry_the_new_trace_id,
     auth_ignores_idempotency_keys_and_keeps_no_token,
+    a_bad_version_header_is_refused_before_the_key_is_taken,
 );
+
+/// The version check runs before `Idempotency-Key`: a request refused for its version leaves no
+/// answer under the key, so the corrected retry with the same key is carried out, not replayed.
+async fn a_bad_version_header_is_refused_before_the_key_is_taken(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let bad = crate::helpers::Caller {
+        version: Some("1999-01-01".to_owned()),
+        ..sandbox.clone()
+    };
+    let key = [("idempotency-key", "after-a-bad-version")];
+    bad.call_with(Method::POST, "/identities", Some(user(1)), &key)
+        .await
+        .expect_error(400, "11");
+    let retry = sandbox
+        .call_with(Method::POST, "/identities", Some(user(1)), &key)
+        .await;
+    retry.expect(201);
+    assert!(retry.headers.get("idempotent-replayed").is_none());
+    let replay = sandbox
+        .call_with(Method::POST, "/identities", Some(user(1)), &key)
+        .await;
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+}
 
 async fn a_retry_with_the_same_key_gets_the_same_answer_replayed(app: &TestApp) {
     let sandbox = app.sandbox().await;

@@ -197,7 +197,13 @@ async fn the_document_number_filter_is_exact_over_canonical_numbers(app: &TestAp
     let plain = holder(&sandbox, 2, "CHL", "PASSPORT", "AB123").await;
     let cpf = holder(&sandbox, 3, "BRA", "CPF", "012.345.678-90").await;
     let rut = holder(&sandbox, 4, "CHL", "RUT", "17.604.011-4").await;
+    let rfc = holder(&sandbox, 5, "MEX", "RFC", "AÑA&850101AB1").await;
+    let bare = holder(&sandbox, 6, "CHL", "PASSPORT", "AA850101AB1").await;
     let cases: Vec<(&str, Vec<&str>)> = vec![
+        // An RFC's `Ñ` and `&` are part of the number (percent-encoded in the query).
+        ("documentNumber=A%C3%91A%26850101AB1", vec![&rfc]),
+        ("documentNumber=a%C3%B1a%26-850101-ab1", vec![&rfc]),
+        ("documentNumber=AA850101AB1", vec![&bare]),
         // Leading zeros are part of a passport number.
         ("documentNumber=AB123", vec![&plain]),
         ("documentNumber=00AB123", vec![&zeros]),
@@ -240,6 +246,11 @@ async fn the_document_key_migration_recomputes_stored_keys(app: &TestApp) {
     let sandbox = app.sandbox().await;
     let zeros = holder(&sandbox, 1, "CHL", "PASSPORT", "00AB123").await;
     let rut = holder(&sandbox, 2, "CHL", "RUT", "17.604.011-4").await;
+    let rfc = holder(&sandbox, 3, "MEX", "RFC", "AÑA&850101AB1").await;
+    app.execute_sql(
+        "update identities set document_key = 'AA850101AB1' where document_type = 'RFC'",
+    )
+    .await;
     // Put back the keys the earlier rule stored: leading zeros dropped, whatever the type.
     app.execute_sql(
         "update identities set document_key = 'AB123' where document_number = '00AB123'",
@@ -264,6 +275,8 @@ async fn the_document_key_migration_recomputes_stored_keys(app: &TestApp) {
         ("documentNumber=AB123", vec![]),
         ("documentNumber=00AB123", vec![&zeros]),
         ("documentNumber=17.604.011-4", vec![&rut]),
+        ("documentNumber=A%C3%91A%26850101AB1", vec![&rfc]),
+        ("documentNumber=AA850101AB1", vec![]),
     ];
     for (query, expected) in cases {
         let res = sandbox.get(&format!("/identities?{query}")).await;

@@ -49,6 +49,30 @@ async fn metrics_count_requests_per_route_and_validation_failures_per_field(app:
     }
     // Ids never become labels.
     assert!(!text.contains(&id));
+
+    // Later requests of a series count on the series the first one registered, in the counter
+    // and in the latency histogram. (At least: the recorder is the process's, and other tests
+    // running at the same time may add to the same series.)
+    let series = r#"{method="GET",route="/sandbox/identities/{id}",status="200"}"#;
+    let count = |text: &str, metric: &str| -> u64 {
+        let name = format!("{metric}{series} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&name))
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"));
+        line[name.len()..].trim().parse().expect("a count")
+    };
+    let before_total = count(&text, "padron_http_requests_total");
+    let before_seen = count(&text, "padron_http_request_duration_seconds_count");
+    for _ in 0..5 {
+        sandbox.get(&format!("/identities/{id}")).await.expect(200);
+    }
+    let after = app
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    let after = after.body.as_str().expect("text body").to_owned();
+    assert!(count(&after, "padron_http_requests_total") >= before_total + 5);
+    assert!(count(&after, "padron_http_request_duration_seconds_count") >= before_seen + 5);
 }
 
 async fn requests_whose_client_hangs_up_are_counted_too(app: &TestApp) {

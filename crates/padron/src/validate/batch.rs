@@ -90,12 +90,29 @@ pub fn process<R: Read + Send + 'static>(
     level: ValidationLevel,
     jobs: NonZeroUsize,
 ) -> io::Result<bool> {
+    process_with(input, output, level, jobs, check_line)
+}
+
+/// How one line is checked: [`check_line`], or a stand-in in tests.
+type Check = fn(&[u8], ValidationLevel, &mut Verdict);
+
+/// [`process`] with the line check given.
+fn process_with<R: Read + Send + 'static>(
+    input: R,
+    output: &mut impl Write,
+    level: ValidationLevel,
+    jobs: NonZeroUsize,
+    check: Check,
+) -> io::Result<bool> {
     let mut to_workers = Vec::with_capacity(jobs.get());
     let mut from_workers = Vec::with_capacity(jobs.get());
+    let mut workers = Vec::with_capacity(jobs.get());
     for _ in 0..jobs.get() {
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(QUEUE);
         let (answer_tx, answer_rx) = mpsc::sync_channel::<Answers>(QUEUE);
-        thread::spawn(move || check_chunks(&chunk_rx, &answer_tx, level));
+        workers.push(thread::spawn(move || {
+            check_chunks(&chunk_rx, &answer_tx, level, check)
+        }));
         to_workers.push(chunk_tx);
         from_workers.push(answer_rx);
     }
@@ -120,6 +137,14 @@ pub fn process<R: Read + Send + 'static>(
         output.write_all(&answers.data)?;
     }
     output.flush()?;
+    // A worker that panicked ended the loop early: hanging up on the others unblocks them and
+    // then the reader, and the panic goes on (exit 101) instead of a run that looks complete.
+    drop(from_workers);
+    for worker in workers {
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
     match reader.join() {
         Ok(read) => read.map(|()| all_valid),
         Err(panic) => std::panic::resume_unwind(panic),
@@ -212,7 +237,12 @@ fn read_chunks<R: Read>(input: R, workers: &[SyncSender<Chunk>]) -> io::Result<(
 }
 
 /// A worker thread: answers chunks until the reader is done (or the writer is gone).
-fn check_chunks(chunks: &Receiver<Chunk>, answers: &SyncSender<Answers>, level: ValidationLevel) {
+fn check_chunks(
+    chunks: &Receiver<Chunk>,
+    answers: &SyncSender<Answers>,
+    level: ValidationLevel,
+    check: Check,
+) {
     let mut verdict = Verdict::default();
     while let Ok(chunk) = chunks.recv() {
         // Answers run two to four times the size of the lines they answer.
@@ -231,7 +261,7 @@ fn check_chunks(chunks: &Receiver<Chunk>, answers: &SyncSender<Answers>, level: 
                     format!("the line is longer than {MAX_LINE} bytes"),
                 );
             } else {
-                check_line(line, level, &mut verdict);
+                check(line, level, &mut verdict);
             }
             start = end + 1;
             all_valid &= verdict.is_valid();
@@ -587,6 +617,37 @@ mod tests {
 
     fn jobs(n: usize) -> NonZeroUsize {
         NonZeroUsize::new(n).unwrap()
+    }
+
+    /// A worker that panics must not leave a run that looks complete: the panic reaches the
+    /// caller (the process exits 101), with more chunks queued behind it and any number of
+    /// workers, instead of a short output and a success.
+    #[test]
+    fn a_panicking_worker_fails_the_run_instead_of_cutting_it_short() {
+        fn explode_on_line_900(raw: &[u8], level: ValidationLevel, verdict: &mut Verdict) {
+            assert!(!raw.starts_with(b"{\"n\":900}"), "validator bug");
+            check_line(raw, level, verdict);
+        }
+        let input: Vec<u8> = (0..5_000)
+            .flat_map(|n| format!("{{\"n\":{n}}}\n").into_bytes())
+            .collect();
+        for workers in [1, 2, 3] {
+            let input = std::io::Cursor::new(input.clone());
+            let outcome = std::panic::catch_unwind(|| {
+                let mut out = Vec::new();
+                process_with(
+                    input,
+                    &mut out,
+                    ValidationLevel::Strict,
+                    jobs(workers),
+                    explode_on_line_900,
+                )
+            });
+            assert!(
+                outcome.is_err(),
+                "{workers} workers: the run ended as if complete"
+            );
+        }
     }
 
     fn run_raw(input: &[u8], level: ValidationLevel, workers: usize) -> (bool, Vec<u8>) {

@@ -273,21 +273,31 @@ fn needs_no_escape(bytes: &[u8]) -> bool {
 }
 
 /// The index of the first `"`, `\` or control character in `bytes`: in JSON text, where a
-/// string ends or stops being plain. Eight bytes at a time, then byte by byte in the word that
-/// holds it.
+/// string ends or stops being plain. Eight bytes at a time, the last few padded to a word, and
+/// the position read off the match mask (the strings here are short: most of them end in
+/// their first or second word).
 fn find_special(bytes: &[u8]) -> Option<usize> {
-    let special = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for word in &mut words {
         let mut eight = [0u8; 8];
         eight.copy_from_slice(word);
-        if needs_escape(u64::from_le_bytes(eight)) {
-            return word.iter().position(special).map(|i| at + i);
+        let mask = special_mask(u64::from_le_bytes(eight));
+        if mask != 0 {
+            return Some(at + first_flagged(mask));
         }
         at += 8;
     }
-    words.remainder().iter().position(special).map(|i| at + i)
+    let tail = words.remainder();
+    let mut eight = [b'a'; 8];
+    eight[..tail.len()].copy_from_slice(tail);
+    let mask = special_mask(u64::from_le_bytes(eight));
+    (mask != 0).then(|| at + first_flagged(mask))
+}
+
+/// The byte index (little-endian) of the lowest flagged byte of a [`special_mask`].
+fn first_flagged(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
 }
 
 fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -319,15 +329,17 @@ fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&bytes[clean..]);
 }
 
-/// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (the classic "has a byte
-/// less than n" and "has a zero byte" bit tricks; exact, not approximate).
-fn needs_escape(word: u64) -> bool {
+/// The high bit of each of the eight bytes of `word` that is `"`, `\` or below 0x20 (the
+/// classic "has a byte less than n" and "has a zero byte" bit tricks). Bytes above a match may
+/// be flagged too (a borrow runs upwards), but never one below it: the lowest flag is exact,
+/// which is all [`find_special`] reads and all "is any flagged" needs.
+fn special_mask(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_less = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH != 0;
-    has_less(word, 0x20) || has_less(word ^ (ONES * u64::from(b'"')), 1) || {
-        has_less(word ^ (ONES * u64::from(b'\\')), 1)
-    }
+    let less = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH;
+    less(word, 0x20)
+        | less(word ^ (ONES * u64::from(b'"')), 1)
+        | less(word ^ (ONES * u64::from(b'\\')), 1)
 }
 
 /// Appends a string known to need no escaping (keys and codes written in this program).
@@ -433,6 +445,16 @@ mod tests {
             if let Some(fast) = scan_flat(&raw) {
                 prop_assert_eq!(Ok(fast), via_serde(&raw));
             }
+        }
+
+        /// The word-at-a-time search finds exactly the byte a plain loop finds, wherever it is
+        /// (whole words, the padded tail, several matches in one word).
+        #[test]
+        fn find_special_agrees_with_a_plain_search(
+            raw in prop::collection::vec(prop::sample::select(b"ab\"\\\n\x00\x1f \x7f\xc3\xa9".to_vec()), 0..40)
+        ) {
+            let plain = raw.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            prop_assert_eq!(find_special(&raw), plain);
         }
 
         #[test]
