@@ -33,6 +33,8 @@
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432  (admin URL without database name)
 #   BENCH_CEILING=1  BENCH_CEILING_WRITERS="1 4 32"  BENCH_PG_CLIENTS=32
 #   BENCH_OUT=/tmp/padron-bench-<backend>.md  BENCH_KEEP=0 (1 keeps the temporary directory)
+#   BENCH_PERF=DIR  profiles the server with `perf record -g` during each scenario, one file per
+#   scenario in DIR (perf.<backend>.<scenario>.<connections>.data); read with `perf report -i`
 #   PADRON_LOG (server log filter; default the product's default, logs go to a file)
 #   BENCH_BACKEND (same as the first argument)
 # Needs: cargo, wrk (apt-get install -y wrk), python3, curl; psql + pgbench for postgres.
@@ -149,8 +151,16 @@ for c in $CONNECTIONS; do
     echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
     r="$WORK/result.$s.$c.json"
     log "scenario $s, $c connections, ${DURATION}s"
+    if [ -n "${BENCH_PERF:-}" ]; then
+      # Profile the server during the scenario (its first DURATION-1 seconds).
+      mkdir -p "$BENCH_PERF"
+      perf record -q -F 999 -g -p "$SERVER_PID" -o "$BENCH_PERF/perf.$BACKEND.$s.$c.data" \
+        -- sleep $((DURATION > 1 ? DURATION - 1 : 1)) >/dev/null 2>&1 &
+      PERF_PID=$!
+    fi
     SCENARIO=$s RUT_BLOCK=$block RESULT_FILE="$r" \
       wrk -t2 -c"$c" -d"${DURATION}s" --timeout 5s -s "$HERE/padron.lua" "$BASE" >"$WORK/wrk.$s.$c.txt"
+    if [ -n "${PERF_PID:-}" ]; then wait "$PERF_PID" 2>/dev/null || true; PERF_PID=""; fi
     rss=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
     echo "$s $c $rss $r" >>"$WORK/manifest.tsv"
     tail -1 "$r" >&2

@@ -31,20 +31,45 @@ pub(crate) struct IdentityRow {
 pub(crate) const IDENTITY_COLUMNS: &str = "id, kind, name, email, phone, country, document_type, \
      document_number, status, external_id, attributes, created_at, updated_at, version";
 
-/// The children of some parents with each child's name and email, up to the client id (the
-/// environment and the parent ids follow); [`ChildRow`] reads its columns by position.
-pub(crate) const CHILDREN_SELECT: &str = "select c.parent_id, c.child_id, i.name, i.email \
-     from identity_children c join identities i on i.client_id = c.client_id \
-     and i.environment = c.environment and i.id = c.child_id and i.deleted_at is null \
-     where c.client_id = ";
+/// How many columns [`IDENTITY_COLUMNS`] names.
+pub(crate) const IDENTITY_COLUMN_COUNT: usize = 14;
 
-/// The order of [`CHILDREN_SELECT`]'s rows: by parent, then in link order.
-pub(crate) const CHILDREN_ORDER: &str = " order by c.parent_id, c.linked_at, c.child_id";
+/// An identity row followed by its children as one JSON text column (the backend's
+/// `CHILDREN_JSON`): `[[id, name, email], …]` in link order, `[]` or NULL without children.
+/// One statement instead of two per read: on SQLite every statement is a round trip to the
+/// connection's worker thread, and those thread hand-offs were most of a get-by-id's cost.
+pub(crate) struct IdentityWithChildrenRow {
+    pub row: IdentityRow,
+    pub children: Option<String>,
+}
 
-/// One child link with the child's own name and email, selected as `parent_id, child_id, name,
-/// email`.
+impl IdentityWithChildrenRow {
+    /// The identity with its children.
+    pub(crate) fn into_identity(self) -> Result<Identity, StoreError> {
+        let children = match self.children.as_deref() {
+            None | Some("[]") => Vec::new(),
+            Some(json) => {
+                let links: Vec<(String, String, Option<String>)> = serde_json::from_str(json)
+                    .map_err(|e| StoreError::Corrupt(format!("children of {}: {e}", self.row.id)))?;
+                links
+                    .into_iter()
+                    .map(|(child_id, name, email)| {
+                        ChildRow {
+                            child_id,
+                            name,
+                            email,
+                        }
+                        .summary()
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        self.row.into_identity(children)
+    }
+}
+
+/// A child with its own name and email, selected as `id, name, email`.
 pub(crate) struct ChildRow {
-    pub parent_id: String,
     pub child_id: String,
     pub name: String,
     pub email: Option<String>,
@@ -79,6 +104,22 @@ where
     }
 }
 
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for IdentityWithChildrenRow
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(IdentityWithChildrenRow {
+            row: <IdentityRow as sqlx::FromRow<'r, R>>::from_row(row)?,
+            // Right after the identity's columns.
+            children: row.try_get(IDENTITY_COLUMN_COUNT)?,
+        })
+    }
+}
+
 impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for ChildRow
 where
     usize: sqlx::ColumnIndex<R>,
@@ -87,10 +128,9 @@ where
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(ChildRow {
-            parent_id: row.try_get(0)?,
-            child_id: row.try_get(1)?,
-            name: row.try_get(2)?,
-            email: row.try_get(3)?,
+            child_id: row.try_get(0)?,
+            name: row.try_get(1)?,
+            email: row.try_get(2)?,
         })
     }
 }
@@ -447,8 +487,9 @@ macro_rules! impl_store {
                 limit: u32,
             ) -> Result<Vec<padron_domain::Identity>, $crate::StoreError> {
                 let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "select {} from identities i where i.client_id = ",
-                    $crate::backend::IDENTITY_COLUMNS
+                    "select {}, {} from identities i where i.client_id = ",
+                    $crate::backend::IDENTITY_COLUMNS,
+                    Self::CHILDREN_JSON
                 ));
                 q.push_bind(&tenant.client_id);
                 q.push(" and i.environment = ").push_bind(tenant.environment.as_str());
@@ -482,17 +523,9 @@ macro_rules! impl_store {
                     .push(")");
                 }
                 q.push(" order by i.id limit ").push_bind(i64::from(limit));
-                let mut conn = self.reader().acquire().await?;
-                let rows: Vec<$crate::backend::IdentityRow> =
-                    q.build_query_as().fetch_all(&mut *conn).await?;
-                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                let mut children = Self::children_of(&mut conn, tenant, &ids).await?;
-                rows.into_iter()
-                    .map(|row| {
-                        let kids = children.remove(&row.id).unwrap_or_default();
-                        row.into_identity(kids)
-                    })
-                    .collect()
+                let rows: Vec<$crate::backend::IdentityWithChildrenRow> =
+                    q.build_query_as().fetch_all(self.reader()).await?;
+                rows.into_iter().map(|row| row.into_identity()).collect()
             }
 
             async fn modify_identity(
@@ -970,50 +1003,19 @@ macro_rules! impl_store {
                 static SQL: [std::sync::OnceLock<String>; 2] =
                     [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
                 let sql: &'static str = SQL[usize::from(lock)].get_or_init(|| format!(
-                    "select {} from identities where client_id = $1 and environment = $2 and id = $3 \
-                     and deleted_at is null{}",
+                    "select {}, {} from identities i where i.client_id = $1 and i.environment = $2 \
+                     and i.id = $3 and i.deleted_at is null{}",
                     $crate::backend::IDENTITY_COLUMNS,
+                    Self::CHILDREN_JSON,
                     if lock { Self::FOR_UPDATE } else { "" }
                 ));
-                let row: Option<$crate::backend::IdentityRow> = sqlx::query_as(sql)
+                let row: Option<$crate::backend::IdentityWithChildrenRow> = sqlx::query_as(sql)
                 .bind(&tenant.client_id)
                 .bind(tenant.environment.as_str())
                 .bind(&id_hex)
                 .fetch_optional(&mut *conn)
                 .await?;
-                let Some(row) = row else { return Ok(None) };
-                let mut children = Self::children_of(conn, tenant, std::slice::from_ref(&id_hex)).await?;
-                row.into_identity(children.remove(&id_hex).unwrap_or_default()).map(Some)
-            }
-
-            /// Children of each of `parents`, in link order.
-            async fn children_of(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                tenant: &$crate::Tenant,
-                parents: &[String],
-            ) -> Result<
-                std::collections::HashMap<String, Vec<padron_domain::ChildSummary>>,
-                $crate::StoreError,
-            > {
-                let mut out = std::collections::HashMap::new();
-                if parents.is_empty() {
-                    return Ok(out);
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new($crate::backend::CHILDREN_SELECT);
-                q.push_bind(&tenant.client_id);
-                q.push(" and c.environment = ").push_bind(tenant.environment.as_str());
-                q.push(" and c.parent_id in (");
-                let mut sep = q.separated(", ");
-                for parent in parents {
-                    sep.push_bind(parent.clone());
-                }
-                q.push(")").push($crate::backend::CHILDREN_ORDER);
-                let rows: Vec<$crate::backend::ChildRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-                for row in rows {
-                    let parent = row.parent_id.clone();
-                    out.entry(parent).or_insert_with(Vec::new).push(row.summary()?);
-                }
-                Ok(out)
+                row.map(|row| row.into_identity()).transpose()
             }
 
             /// The live identities among `ids` (with names and emails), in request order.
@@ -1028,7 +1030,7 @@ macro_rules! impl_store {
                     return Ok(Vec::new());
                 }
                 let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "select id as parent_id, id as child_id, name, email from identities where client_id = ",
+                    "select id, name, email from identities where client_id = ",
                 );
                 q.push_bind(&tenant.client_id);
                 q.push(" and environment = ").push_bind(tenant.environment.as_str());
