@@ -50,7 +50,9 @@ impl IdentityWithChildrenRow {
             None | Some("[]") => Vec::new(),
             Some(json) => {
                 let links: Vec<(String, String, Option<String>)> = serde_json::from_str(json)
-                    .map_err(|e| StoreError::Corrupt(format!("children of {}: {e}", self.row.id)))?;
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!("children of {}: {e}", self.row.id))
+                    })?;
                 links
                     .into_iter()
                     .map(|(child_id, name, email)| {

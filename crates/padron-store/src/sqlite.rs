@@ -184,13 +184,40 @@ async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<CreateJob>) 
     }
 }
 
-/// Commits a batch: each create in a savepoint of one transaction, so one bad create cannot
-/// fail the others.
+/// A constraint violation (SQLite's `SQLITE_CONSTRAINT` family): the statement was undone, the
+/// transaction goes on.
+fn is_constraint_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| !matches!(db.kind(), sqlx::error::ErrorKind::Other))
+}
+
+/// The failure that ends a batch, for everyone's answer (a `sqlx::Error` cannot be cloned).
+fn clone_error(err: &sqlx::Error) -> sqlx::Error {
+    sqlx::Error::Protocol(err.to_string())
+}
+
+/// Commits a batch in one transaction: a create of several statements in a savepoint, so one
+/// bad create cannot fail the others.
 async fn commit_batch(writer: &SqlitePool, batch: Vec<CreateJob>) {
     let mut outcomes = Vec::with_capacity(batch.len());
     let committed: Result<(), sqlx::Error> = async {
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
         for job in &batch {
+            if job.new.children.is_empty() {
+                // One statement: SQLite undoes a statement that breaks a constraint by itself
+                // and keeps the transaction, so no savepoint is needed (one round trip to the
+                // connection's thread instead of three). Any other failure may have ended the
+                // transaction, so it ends the batch: nobody is told "created" or "failed"
+                // before the commit decides.
+                let outcome = SqliteStore::insert_new(&mut tx, &job.new).await;
+                if let Err(StoreError::Database(err)) = &outcome
+                    && !is_constraint_violation(err)
+                {
+                    return Err(clone_error(err));
+                }
+                outcomes.push(outcome);
+                continue;
+            }
             let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
             let outcome = SqliteStore::insert_new(&mut savepoint, &job.new).await;
             if outcome.is_ok() {
