@@ -79,7 +79,7 @@ pub(crate) struct ChildRow {
 
 // Rows are read by position, in the order of the select lists above: `#[derive(FromRow)]` looks
 // each column up by name, a hash-map lookup per column and row that showed in list profiles.
-impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for IdentityRow
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for IdentityWithChildrenRow
 where
     usize: sqlx::ColumnIndex<R>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -87,7 +87,7 @@ where
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        Ok(IdentityRow {
+        let identity = IdentityRow {
             id: row.try_get(0)?,
             kind: row.try_get(1)?,
             name: row.try_get(2)?,
@@ -102,20 +102,9 @@ where
             created_at: row.try_get(11)?,
             updated_at: row.try_get(12)?,
             version: row.try_get(13)?,
-        })
-    }
-}
-
-impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for IdentityWithChildrenRow
-where
-    usize: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        };
         Ok(IdentityWithChildrenRow {
-            row: <IdentityRow as sqlx::FromRow<'r, R>>::from_row(row)?,
+            row: identity,
             // Right after the identity's columns.
             children: row.try_get(IDENTITY_COLUMN_COUNT)?,
         })
