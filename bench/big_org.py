@@ -4,6 +4,7 @@ answered in under 20 ms.) Standard library only.
 
 usage: bench/big_org.py [--padron target/release/padron] [--backend sqlite|postgres]
                         [--children 10000] [--requests 30] [--pg postgres://postgres@127.0.0.1:5432]
+                        [--keep]
 
 Starts `padron serve` on a fresh database (a new SQLite file, or a new PostgreSQL database
 padron_bigorg_<pid>, dropped at the end), creates a client, one ORGANIZATION and --children USERs
@@ -53,6 +54,7 @@ def main():
     ap.add_argument("--children", type=int, default=10000)
     ap.add_argument("--requests", type=int, default=30)
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
+    ap.add_argument("--keep", action="store_true", help="keep the database and the server log (printed)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="padron-bigorg.")
@@ -110,9 +112,16 @@ def main():
         for t in threads:
             t.join()
         assert all(ids), "some creates failed"
+        if args.backend == "postgres":
+            # Statistics as autovacuum has them a minute after such growth: tables filled within
+            # seconds and never analysed make the planner expect one row everywhere and pick a
+            # nested loop that compares every child with every identity (10 s for 10,000).
+            subprocess.run(["psql", "-q", url, "-c", "analyze"], check=True)
         for lo in range(0, len(ids), 1000):  # at most 1,000 ids per request (wire::MAX_CHILDREN)
             st, data = request(c, "POST", f"/sandbox/identities/{org}/children", key, token, ids[lo:lo + 1000])
             assert st == 200, (st, data[:300])
+            if args.backend == "postgres":
+                subprocess.run(["psql", "-q", url, "-c", "analyze identity_children"], check=True)
 
         times, size = [], 0
         for n in range(args.requests + 1):
@@ -136,9 +145,12 @@ def main():
         if server:
             server.terminate()
             server.wait(timeout=10)
-        if args.backend == "postgres":
-            subprocess.run(["psql", "-q", f"{args.pg}/postgres", "-c", f"drop database if exists {pgdb}"])
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {url} ({work})")
+        else:
+            if args.backend == "postgres":
+                subprocess.run(["psql", "-q", f"{args.pg}/postgres", "-c", f"drop database if exists {pgdb}"])
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ pub(crate) const IDENTITY_COLUMNS: &str = "id, kind, name, email, phone, country
 pub(crate) const IDENTITY_COLUMN_COUNT: usize = 14;
 
 /// An identity row followed by its children as one JSON text column (the backend's
-/// `CHILDREN_JSON`): `[[id, name, email], …]` in link order, `[]` or NULL without children.
+/// `CHILDREN_JSON`): `[[id, name, email, linkedAt], …]`, `[]` or NULL without children.
 /// One statement instead of two per read: on SQLite every statement is a round trip to the
 /// connection's worker thread, and those thread hand-offs were most of a get-by-id's cost.
 pub(crate) struct IdentityWithChildrenRow {
@@ -44,18 +44,21 @@ pub(crate) struct IdentityWithChildrenRow {
 }
 
 impl IdentityWithChildrenRow {
-    /// The identity with its children.
+    /// The identity with its children in link order (oldest link first, then by id), sorted
+    /// here rather than in SQL: cheaper than the database's sort for large sets, and the same
+    /// on both backends.
     pub(crate) fn into_identity(self) -> Result<Identity, StoreError> {
         let children = match self.children.as_deref() {
             None | Some("[]") => Vec::new(),
             Some(json) => {
-                let links: Vec<(String, String, Option<String>)> = serde_json::from_str(json)
-                    .map_err(|e| {
+                let mut links: Vec<(String, String, Option<String>, i64)> =
+                    serde_json::from_str(json).map_err(|e| {
                         StoreError::Corrupt(format!("children of {}: {e}", self.row.id))
                     })?;
+                links.sort_unstable_by(|a, b| (a.3, &a.0).cmp(&(b.3, &b.0)));
                 links
                     .into_iter()
-                    .map(|(child_id, name, email)| {
+                    .map(|(child_id, name, email, _)| {
                         ChildRow {
                             child_id,
                             name,

@@ -88,10 +88,11 @@ impl PostgresStore {
     const FOR_SHARE: &'static str = " for share";
     const FOR_UPDATE: &'static str = " for update";
 
-    /// Children of the identity aliased `i`, as `[[id, name, email], …]` in link order (see
-    /// `backend::IdentityWithChildrenRow`); NULL without any.
-    const CHILDREN_JSON: &'static str = "(select json_agg(json_build_array(lc.child_id, lk.name, lk.email) \
-         order by lc.linked_at, lc.child_id)::text from identity_children lc join identities lk \
+    /// Children of the identity aliased `i`, as `[[id, name, email, linkedAt], …]` in no
+    /// particular order (see `backend::IdentityWithChildrenRow`, which sorts them); NULL
+    /// without any.
+    const CHILDREN_JSON: &'static str = "(select json_agg(json_build_array(lc.child_id, lk.name, \
+         lk.email, lc.linked_at))::text from identity_children lc join identities lk \
          on lk.client_id = lc.client_id and lk.environment = lc.environment and lk.id = lc.child_id \
          and lk.deleted_at is null where lc.client_id = i.client_id \
          and lc.environment = i.environment and lc.parent_id = i.id)";

@@ -137,10 +137,12 @@ impl SqliteStore {
     const FOR_SHARE: &'static str = "";
     const FOR_UPDATE: &'static str = "";
 
-    /// Children of the identity aliased `i`, as `[[id, name, email], …]` in link order (see
-    /// `backend::IdentityWithChildrenRow`); `[]` without any.
-    const CHILDREN_JSON: &'static str = "(select json_group_array(json_array(lc.child_id, lk.name, lk.email) \
-         order by lc.linked_at, lc.child_id) from identity_children lc join identities lk \
+    /// Children of the identity aliased `i`, as `[[id, name, email, linkedAt], …]` in no
+    /// particular order (see `backend::IdentityWithChildrenRow`, which sorts them); `[]`
+    /// without any. An ORDER BY in the aggregate would sort in a temporary b-tree: 4 of the
+    /// 11 ms SQLite spent on an organization with 10,000 children.
+    const CHILDREN_JSON: &'static str = "(select json_group_array(json_array(lc.child_id, lk.name, \
+         lk.email, lc.linked_at)) from identity_children lc join identities lk \
          on lk.client_id = lc.client_id and lk.environment = lc.environment and lk.id = lc.child_id \
          and lk.deleted_at is null where lc.client_id = i.client_id \
          and lc.environment = i.environment and lc.parent_id = i.id)";
@@ -327,16 +329,10 @@ mod tests {
         ))
         .await;
         assert!(
-            children.contains("identity_children_order_idx"),
+            children.contains("SEARCH lc USING COVERING INDEX"),
             "{children}"
         );
         assert!(!children.contains("SCAN"), "{children}");
-        // The aggregate's own ORDER BY sorts the children it collects (it does not take the
-        // index order as given); nothing else may sort.
-        assert_eq!(children.matches("TEMP B-TREE").count(), 1, "{children}");
-        assert!(
-            children.contains("TEMP B-TREE FOR json_group_array"),
-            "{children}"
-        );
+        assert!(!children.contains("TEMP B-TREE"), "{children}");
     }
 }
