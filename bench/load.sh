@@ -72,6 +72,7 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$SERVER_PID" 2>/dev/null || true
   fi
+  [ "${BENCH_KEEP:-0}" = 1 ] && [ -n "${PGDB:-}" ] && log "kept database $PGDB" && PGDB=""
   for db in $PGDB $PGCEIL; do psql -q "$PG/postgres" -c "drop database if exists $db" >/dev/null 2>&1 || true; done
   if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }

@@ -88,14 +88,19 @@ impl PostgresStore {
     const FOR_SHARE: &'static str = " for share";
     const FOR_UPDATE: &'static str = " for update";
 
-    /// Children of the identity aliased `i`, as `[[id, name, email, linkedAt], …]` in no
-    /// particular order (see `backend::IdentityWithChildrenRow`, which sorts them); NULL
-    /// without any.
-    const CHILDREN_JSON: &'static str = "(select json_agg(json_build_array(lc.child_id, lk.name, \
-         lk.email, lc.linked_at))::text from identity_children lc join identities lk \
-         on lk.client_id = lc.client_id and lk.environment = lc.environment and lk.id = lc.child_id \
-         and lk.deleted_at is null where lc.client_id = i.client_id \
-         and lc.environment = i.environment and lc.parent_id = i.id)";
+    /// Children of the identity aliased `i`, as `[[id, name, email, linkedAt], …]` (see
+    /// `backend::IdentityWithChildrenRow`, which sorts them); NULL without any. The inner
+    /// ORDER BY is there for the planner, not for the result: it matches
+    /// `identity_children_order_idx`, so that index (parent id in its condition) wins even when
+    /// the table's statistics are stale. Without it, after links were added faster than
+    /// autovacuum analyses, the planner took `identity_children_child_idx` and read every link
+    /// of the tenant for each parent (a list page fell from 2,800 to 145 requests/s).
+    const CHILDREN_JSON: &'static str = "(select json_agg(json_build_array(x.child_id, x.name, \
+         x.email, x.linked_at))::text from (select lc.child_id, lk.name, lk.email, lc.linked_at \
+         from identity_children lc join identities lk on lk.client_id = lc.client_id \
+         and lk.environment = lc.environment and lk.id = lc.child_id and lk.deleted_at is null \
+         where lc.client_id = i.client_id and lc.environment = i.environment \
+         and lc.parent_id = i.id order by lc.linked_at, lc.child_id) x)";
 
     /// One transaction per create, retried on serialization failures. A create without children
     /// is a single INSERT, run in autocommit: one round trip instead of three (BEGIN, INSERT,
