@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     ap.add_argument("--keep", action="store_true", help="keep the database and the server log (printed)")
     args = ap.parse_args()
+    if args.children < 1 or args.requests < 1:
+        ap.error("--children and --requests must be at least 1")
 
     work = tempfile.mkdtemp(prefix="padron-bigorg.")
     pgdb = f"padron_bigorg_{os.getpid()}"
@@ -76,12 +78,17 @@ def main():
                                   stdout=log, stderr=log)
         for _ in range(1000):
             try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                probe.request("GET", "/healthz")
+                ready = probe.getresponse().status == 200
+                probe.close()
+                if ready:
                     break
             except OSError:
-                time.sleep(0.01)
+                pass
+            time.sleep(0.01)
+        else:
+            sys.exit(f"the server did not become ready; see {work}/server.log")
         key = creds["sandbox"]["apiKey"]
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         c.request("POST", "/sandbox/auth", body=json.dumps(
@@ -144,7 +151,11 @@ def main():
     finally:
         if server:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         if args.keep:
             print(f"kept {url} ({work})")
         else:

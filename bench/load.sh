@@ -32,7 +32,8 @@
 #   BENCH_PORT=18080  BENCH_SEED_SECONDS=8  BENCH_ORGS=100  BENCH_WALK_PAGES=1000
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432  (admin URL without database name)
 #   BENCH_CEILING=1  BENCH_CEILING_WRITERS="1 4 32"  BENCH_PG_CLIENTS=32
-#   BENCH_OUT=/tmp/padron-bench-<backend>.md  BENCH_KEEP=0 (1 keeps the temporary directory)
+#   BENCH_OUT=/tmp/padron-bench-<backend>.md  BENCH_KEEP=0 (1 keeps the temporary directory and,
+#   on PostgreSQL, the database padron_bench_<pid>)
 #   BENCH_PERF=DIR  profiles the server with `perf record -g` during each scenario, one file per
 #   scenario in DIR (perf.<backend>.<scenario>.<connections>.data); read with `perf report -i`
 #   PADRON_LOG (server log filter; default the product's default, logs go to a file)

@@ -992,16 +992,24 @@ macro_rules! impl_store {
                 lock: bool,
             ) -> Result<Option<padron_domain::Identity>, $crate::StoreError> {
                 let id_hex = id.to_hex();
+                if lock && !Self::FOR_UPDATE.is_empty() {
+                    // The row lock first, by a statement of its own: at READ COMMITTED a
+                    // statement that waits for the lock re-reads the locked row at its new
+                    // version, but its children subquery would still see the snapshot taken
+                    // before the wait. The read below starts after the lock, so it sees both as
+                    // committed.
+                    if Self::current_version(conn, tenant, &id_hex, true).await?.is_none() {
+                        return Ok(None);
+                    }
+                }
                 // Only constant text is spliced in, once per process (this runs on every GET);
                 // a `&'static str` is also the one query text sqlx takes without copying it.
-                static SQL: [std::sync::OnceLock<String>; 2] =
-                    [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
-                let sql: &'static str = SQL[usize::from(lock)].get_or_init(|| format!(
+                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let sql: &'static str = SQL.get_or_init(|| format!(
                     "select {}, {} from identities i where i.client_id = $1 and i.environment = $2 \
-                     and i.id = $3 and i.deleted_at is null{}",
+                     and i.id = $3 and i.deleted_at is null",
                     $crate::backend::IDENTITY_COLUMNS,
                     Self::CHILDREN_JSON,
-                    if lock { Self::FOR_UPDATE } else { "" }
                 ));
                 let row: Option<$crate::backend::IdentityWithChildrenRow> = sqlx::query_as(sql)
                 .bind(&tenant.client_id)
@@ -1215,7 +1223,10 @@ macro_rules! impl_store {
                 let mut q = sqlx::QueryBuilder::<$db>::new("select id from identities where client_id = ");
                 q.push_bind(&tenant.client_id);
                 q.push(" and environment = ").push_bind(tenant.environment.as_str());
-                q.push(" and deleted_at is null and kind = ").push_bind(kind.as_str());
+                // The kind as literal text (a constant of the enum), not a bound value: with the
+                // query planner stability guarantee SQLite plans without seeing bound values, and
+                // only a literal lets it match the partial unique indexes (`where kind = …`).
+                q.push(format!(" and deleted_at is null and kind = '{}'", kind.as_str()));
                 q.push(" and country = ").push_bind(fields.country.alpha3());
                 q.push(" and document_type = ").push_bind(fields.document_type.as_str());
                 q.push(" and document_number = ").push_bind(fields.document_number.as_str().to_owned());

@@ -3,7 +3,8 @@
 //! serialized (which is also what makes child-link cycle checks race-free here).
 //!
 //! Creates are group-committed: concurrent creates queue up, and one task writes each queue's
-//! worth in one transaction (one fsync), each create in its own savepoint, so every caller still
+//! worth in one transaction (one fsync), each create undone on its own if it fails (a one-statement
+//! create by SQLite's statement rollback, one with children in a savepoint), so every caller still
 //! gets its own answer and its own uniqueness verdict, and only after the commit is on disk.
 
 use std::str::FromStr;
@@ -240,9 +241,10 @@ async fn commit_batch(writer: &SqlitePool, batch: Vec<CreateJob>) {
             }
         }
         Err(err) => {
-            // Only the transaction itself can fail here (each create's own errors stay in its
-            // savepoint): the database is busy or failing, and nothing of the batch was written.
-            // Everyone hears so at once; trying each create again would only queue the wait.
+            // The transaction failed, or a create failed in a way that may have ended it (each
+            // create's constraint errors stay with its statement or savepoint): the database is
+            // busy or failing, and nothing of the batch was written. Everyone hears so at once;
+            // trying each create again would only queue the wait.
             tracing::warn!(error = %err, size = batch.len(), "group commit failed");
             let reason = err.to_string();
             for job in batch {
@@ -289,17 +291,16 @@ mod tests {
             ..ConnectOptions::default()
         };
         let store = SqliteStore::connect(&url, &options).await.unwrap();
+        // Every `$n` bound to a string: the planner sees none of them.
         let plan = |sql: String| {
             let pool = store.reader.clone();
             async move {
-                let rows: Vec<(i64, i64, i64, String)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(format!("explain query plan {sql}")))
-                        .bind("client")
-                        .bind("sandbox")
-                        .bind("0123456789abcdef01234567")
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap();
+                let mut query =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("explain query plan {sql}")));
+                for n in 1..=sql.matches('$').count() {
+                    query = query.bind(format!("value {n}"));
+                }
+                let rows: Vec<(i64, i64, i64, String)> = query.fetch_all(&pool).await.unwrap();
                 rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
             }
         };
@@ -321,6 +322,24 @@ mod tests {
         .await;
         assert!(by_email.contains("identities_email_idx"), "{by_email}");
         // The children as every read selects them.
+        // The lookups that name the holder of a duplicate (`duplicate_or`), with the kind as
+        // literal text: each must use its rule's partial unique index.
+        for (kind, contact, index) in [
+            ("ORGANIZATION", "", "identities_org_document_key"),
+            (
+                "USER",
+                " and email_key = $6 and phone_key = $7",
+                "identities_user_document_contact_key",
+            ),
+        ] {
+            let holder = plan(format!(
+                "select id from identities where client_id = $1 and environment = $2 \
+                 and deleted_at is null and kind = '{kind}' and country = $3 \
+                 and document_type = $4 and document_number = $5{contact} limit 1"
+            ))
+            .await;
+            assert!(holder.contains(index), "{kind}: {holder}");
+        }
         let children = plan(format!(
             "select {}, {} from identities i where i.client_id = $1 and i.environment = $2 \
              and i.id = $3 and i.deleted_at is null",

@@ -119,9 +119,11 @@ fn process_with<R: Read + Send + 'static>(
     let reader = thread::spawn(move || read_chunks(input, &to_workers));
     let mut all_valid = true;
     // Chunk n went to worker n % jobs, so taking answers round-robin restores the input order.
-    // The first worker found finished has answered everything the reader sent.
+    // The first worker found finished has answered everything the reader sent (or panicked).
+    let mut ended = 0;
     for n in 0.. {
-        let from = &from_workers[n % from_workers.len()];
+        ended = n % from_workers.len();
+        let from = &from_workers[ended];
         let answers = match from.try_recv() {
             Ok(answers) => answers,
             Err(TryRecvError::Disconnected) => break,
@@ -137,10 +139,16 @@ fn process_with<R: Read + Send + 'static>(
         output.write_all(&answers.data)?;
     }
     output.flush()?;
-    // A worker that panicked ended the loop early: hanging up on the others unblocks them and
-    // then the reader, and the panic goes on (exit 101) instead of a run that looks complete.
+    // A worker that panicked ended the loop early, and the panic goes on (exit 101) instead of a
+    // run that looks complete. That worker is joined first: the others may still be waiting for
+    // chunks from a reader waiting for input on an idle pipe. Then hanging up on the others
+    // unblocks them and the reader.
+    let mut workers: Vec<_> = workers.into_iter().map(Some).collect();
+    if let Some(Err(panic)) = workers[ended].take().map(thread::JoinHandle::join) {
+        std::panic::resume_unwind(panic);
+    }
     drop(from_workers);
-    for worker in workers {
+    for worker in workers.into_iter().flatten() {
         if let Err(panic) = worker.join() {
             std::panic::resume_unwind(panic);
         }
@@ -647,6 +655,32 @@ mod tests {
                 outcome.is_err(),
                 "{workers} workers: the run ended as if complete"
             );
+        }
+        // The same while the input stays open and idle (a pipe whose writer waits for its
+        // answers): the run must not wait for the reader.
+        for workers in [1, 2, 3] {
+            let (line_tx, line_rx) = mpsc::channel::<Vec<u8>>();
+            for n in 895..905 {
+                line_tx
+                    .send(format!("{{\"n\":{n}}}\n").into_bytes())
+                    .unwrap();
+            }
+            let outcome = std::panic::catch_unwind(|| {
+                let mut out = Vec::new();
+                process_with(
+                    Trickle(line_rx),
+                    &mut out,
+                    ValidationLevel::Strict,
+                    jobs(workers),
+                    explode_on_line_900,
+                )
+            });
+            assert!(
+                outcome.is_err(),
+                "{workers} workers, idle input: the run ended as if complete"
+            );
+            // Only now may the input end (the abandoned reader then stops too).
+            drop(line_tx);
         }
     }
 
