@@ -38,6 +38,8 @@ impl Server {
     fn start_with(db: &str, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut child = padron(db)
+            .env("PADRON_LOG_FORMAT", "json")
+            // After the default, so that a test can choose another log format.
             .envs(env.iter().copied())
             .args([
                 "serve",
@@ -46,7 +48,6 @@ impl Server {
                 "--shutdown-grace-secs",
                 "20",
             ])
-            .env("PADRON_LOG_FORMAT", "json")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -219,7 +220,8 @@ fn sigterm_finishes_a_request_in_flight_then_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("p.db").display());
     let creds = create_client(&db);
-    let mut server = Server::start(&db);
+    // Text logs (the default format), to check they carry no colour codes in a pipe.
+    let mut server = Server::start_with(&db, &[("PADRON_LOG_FORMAT", "text")]);
     let key = creds["sandbox"]["apiKey"].as_str().unwrap();
     let body =
         json!({"clientId": creds["clientId"], "clientSecret": creds["sandbox"]["clientSecret"]})
@@ -271,6 +273,11 @@ fn sigterm_finishes_a_request_in_flight_then_exits_cleanly() {
     assert!(exit.success(), "{exit:?}");
     let logs = server.logs().join("\n");
     assert!(logs.contains("shutting down"), "{logs}");
+    // Text logs written to a pipe (or a file) carry no terminal colour codes.
+    assert!(
+        !logs.contains('\u{1b}'),
+        "colour codes in piped logs: {logs:?}"
+    );
     // The pool was closed: SQLite checkpointed and removed its write-ahead log.
     assert!(
         !dir.path().join("p.db-wal").exists(),
