@@ -636,47 +636,37 @@ mod tests {
             assert!(!raw.starts_with(b"{\"n\":900}"), "validator bug");
             check_line(raw, level, verdict);
         }
-        let input: Vec<u8> = (0..5_000)
-            .flat_map(|n| format!("{{\"n\":{n}}}\n").into_bytes())
-            .collect();
-        for workers in [1, 2, 3] {
-            let input = std::io::Cursor::new(input.clone());
-            let outcome = std::panic::catch_unwind(|| {
+        /// Whether the run over `input` panicked, as it must.
+        fn panics(input: impl Read + Send + 'static, workers: usize) -> bool {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let mut out = Vec::new();
+                let jobs = jobs(workers);
                 process_with(
                     input,
                     &mut out,
                     ValidationLevel::Strict,
-                    jobs(workers),
+                    jobs,
                     explode_on_line_900,
                 )
-            });
-            assert!(
-                outcome.is_err(),
-                "{workers} workers: the run ended as if complete"
-            );
+            }))
+            .is_err()
+        }
+        let line = |n: usize| format!("{{\"n\":{n}}}\n").into_bytes();
+        let input: Vec<u8> = (0..5_000).flat_map(line).collect();
+        for workers in [1, 2, 3] {
+            let ended = panics(std::io::Cursor::new(input.clone()), workers);
+            assert!(ended, "{workers} workers: the run ended as if complete");
         }
         // The same while the input stays open and idle (a pipe whose writer waits for its
         // answers): the run must not wait for the reader.
         for workers in [1, 2, 3] {
             let (line_tx, line_rx) = mpsc::channel::<Vec<u8>>();
             for n in 895..905 {
-                line_tx
-                    .send(format!("{{\"n\":{n}}}\n").into_bytes())
-                    .unwrap();
+                line_tx.send(line(n)).unwrap();
             }
-            let outcome = std::panic::catch_unwind(|| {
-                let mut out = Vec::new();
-                process_with(
-                    Trickle(line_rx),
-                    &mut out,
-                    ValidationLevel::Strict,
-                    jobs(workers),
-                    explode_on_line_900,
-                )
-            });
+            let ended = panics(Trickle(line_rx), workers);
             assert!(
-                outcome.is_err(),
+                ended,
                 "{workers} workers, idle input: the run ended as if complete"
             );
             // Only now may the input end (the abandoned reader then stops too).
