@@ -18,7 +18,46 @@ crate::on_both_backends!(
     concurrent_delete_and_link_never_leave_a_link_to_a_deleted_identity,
     concurrent_replace_add_and_delete_of_children_never_fail,
     a_patch_naming_the_current_children_with_repeats_changes_nothing,
+    every_answer_shows_the_children_of_its_own_version,
 );
+
+/// Each link added bumps the parent's version by one and adds one child, so any answer for the
+/// parent must show `version - 1` children. No-op PATCHes racing the links check it on the path
+/// that locks the row before reading: on PostgreSQL a read that waited for the lock must not
+/// pair the new version with the children from before the wait.
+async fn every_answer_shows_the_children_of_its_own_version(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org = sandbox
+        .create(with(organization(), json!({"nickname": "steady"})))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut kids = Vec::new();
+    for n in 0..12 {
+        kids.push(new_user(&sandbox, n).await);
+    }
+    let (org_path, children_path) = (
+        format!("/identities/{org}"),
+        format!("/identities/{org}/children"),
+    );
+    let adds = kids
+        .iter()
+        .map(|kid| sandbox.post(&children_path, json!([kid])));
+    let noops = (0..12).map(|_| sandbox.patch(&org_path, json!({"nickname": "steady"})));
+    let (added, patched) = tokio::join!(futures_join_all(adds), futures_join_all(noops));
+    for answer in added.iter().chain(&patched) {
+        let body = answer.expect(200);
+        let version = body["version"].as_i64().unwrap();
+        assert_eq!(
+            ids(body).len() as i64,
+            version - 1,
+            "children and version disagree: {body:#}"
+        );
+    }
+    let last = sandbox.get(&org_path).await;
+    assert_eq!(last.expect(200)["version"], 13);
+}
 
 async fn new_user(caller: &Caller<'_>, n: u32) -> String {
     let body = with(user(n), json!({"email": format!("child{n}@example.com")}));
