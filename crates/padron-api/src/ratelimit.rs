@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use padron_store::Environment;
 
@@ -183,20 +182,6 @@ pub(crate) fn add_headers(response: &mut Response, verdict: &Verdict) {
     headers.insert("ratelimit-limit", HeaderValue::from(verdict.limit));
     headers.insert("ratelimit-remaining", HeaderValue::from(verdict.remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(verdict.reset_secs));
-}
-
-/// The middleware: counts requests per API key; over the limit answers 429 code 32. The router
-/// runs the same steps inside `middleware::api_route`; this stands alone for other stacks.
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match admit(&state, &req) {
-        Admission::Unlimited => next.run(req).await,
-        Admission::Allowed(verdict) => {
-            let mut response = next.run(req).await;
-            add_headers(&mut response, &verdict);
-            response
-        }
-        Admission::Refused(response) => response,
-    }
 }
 
 #[cfg(test)]
