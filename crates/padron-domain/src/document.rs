@@ -1,6 +1,11 @@
 //! National document types per country (spec §6.2), and the one dispatch point that turns raw
 //! input into a canonical [`DocumentNumber`]. The rules themselves live in `country/<cc>.rs`.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use crate::country::{self, Country};
 use crate::identity::IdentityKind;
 use crate::level::{Checked, Issue};
@@ -196,11 +201,23 @@ const PASSPORT: Row = (
     "Passport number",
 );
 
+/// The countries with national documents, as [`country::code`]s to match on.
+const CHL: u32 = country::code(b"CHL");
+const MEX: u32 = country::code(b"MEX");
+const BRA: u32 = country::code(b"BRA");
+const ARG: u32 = country::code(b"ARG");
+const COL: u32 = country::code(b"COL");
+const PER: u32 = country::code(b"PER");
+const URY: u32 = country::code(b"URY");
+const ECU: u32 = country::code(b"ECU");
+const USA: u32 = country::code(b"USA");
+const ESP: u32 = country::code(b"ESP");
+
 /// Spec §6.2 "Document types to support first", one slice per country.
 fn rows(country: Country) -> &'static [Row] {
     use DocumentType::*;
-    match country.alpha3() {
-        "CHL" => &[(
+    match country.code() {
+        CHL => &[(
             Rut,
             true,
             true,
@@ -208,7 +225,7 @@ fn rows(country: Country) -> &'static [Row] {
             "17604011-4",
             "Rol Único Tributario / Nacional (RUN is accepted as an alias)",
         )],
-        "MEX" => &[
+        MEX => &[
             (
                 Curp,
                 true,
@@ -226,7 +243,7 @@ fn rows(country: Country) -> &'static [Row] {
                 "Registro Federal de Contribuyentes",
             ),
         ],
-        "BRA" => &[
+        BRA => &[
             (
                 Cpf,
                 true,
@@ -244,7 +261,7 @@ fn rows(country: Country) -> &'static [Row] {
                 "Cadastro Nacional da Pessoa Jurídica (numeric, or alphanumeric from July 2026)",
             ),
         ],
-        "ARG" => &[
+        ARG => &[
             (
                 Dni,
                 true,
@@ -270,7 +287,7 @@ fn rows(country: Country) -> &'static [Row] {
                 "Clave Única de Identificación Tributaria",
             ),
         ],
-        "COL" => &[
+        COL => &[
             (
                 Cc,
                 true,
@@ -296,7 +313,7 @@ fn rows(country: Country) -> &'static [Row] {
                 "Número de Identificación Tributaria",
             ),
         ],
-        "PER" => &[
+        PER => &[
             (
                 Dni,
                 true,
@@ -322,7 +339,7 @@ fn rows(country: Country) -> &'static [Row] {
                 "Registro Único de Contribuyentes",
             ),
         ],
-        "URY" => &[
+        URY => &[
             (
                 Ci,
                 true,
@@ -340,7 +357,7 @@ fn rows(country: Country) -> &'static [Row] {
                 "Registro Único Tributario",
             ),
         ],
-        "ECU" => &[
+        ECU => &[
             (
                 Ci,
                 true,
@@ -358,7 +375,7 @@ fn rows(country: Country) -> &'static [Row] {
                 "Registro Único de Contribuyentes",
             ),
         ],
-        "USA" => &[
+        USA => &[
             (
                 Ssn,
                 true,
@@ -384,7 +401,7 @@ fn rows(country: Country) -> &'static [Row] {
                 "Employer Identification Number",
             ),
         ],
-        "ESP" => &[
+        ESP => &[
             (
                 Dni,
                 true,
@@ -514,7 +531,8 @@ impl DocumentNumber {
         raw: &str,
     ) -> Result<Checked<DocumentNumber>, Issue> {
         use DocumentType::*;
-        if raw.chars().nth(MAX_RAW_CHARS).is_some() {
+        // Counting characters only when there are more bytes than the limit.
+        if raw.len() > MAX_RAW_CHARS && raw.chars().nth(MAX_RAW_CHARS).is_some() {
             return Err(Issue::new(
                 "tooLong",
                 format!("{t} has more than {MAX_RAW_CHARS} characters"),
@@ -526,33 +544,33 @@ impl DocumentNumber {
                 format!("document type {t} is not supported for country {country}"),
             ));
         }
-        let checked = match (country.alpha3(), t) {
+        let checked = match (country.code(), t) {
             (_, Passport) => passport(raw),
-            ("CHL", Rut) => country::cl::rut(raw),
-            ("MEX", Curp) => country::mx::curp(raw),
-            ("MEX", Rfc) => country::mx::rfc(raw),
-            ("BRA", Cpf) => country::br::cpf(raw),
-            ("BRA", Cnpj) => country::br::cnpj(raw),
-            ("ARG", Dni) => country::ar::dni(raw),
-            ("ARG", Cuil) => country::ar::cuil(raw),
-            ("ARG", Cuit) => country::ar::cuit(raw),
-            ("COL", Cc) => country::co::cc(raw),
-            ("COL", Ce) => country::co::ce(raw),
-            ("COL", Nit) => country::co::nit(raw),
-            ("PER", Dni) => country::pe::dni(raw),
-            ("PER", Ce) => country::pe::ce(raw),
-            ("PER", Ruc) => country::pe::ruc(raw),
-            ("URY", Ci) => country::uy::ci(raw),
-            ("URY", Rut) => country::uy::rut(raw),
-            ("ECU", Ci) => country::ec::ci(raw),
-            ("ECU", Ruc) => country::ec::ruc(raw),
-            ("USA", Ssn) => country::us::ssn(raw),
-            ("USA", Itin) => country::us::itin(raw),
-            ("USA", Ein) => country::us::ein(raw),
-            ("ESP", Dni) => country::es::dni(raw),
-            ("ESP", Nie) => country::es::nie(raw),
-            ("ESP", Cif) => country::es::cif(raw),
-            ("ESP", Nif) => country::es::nif_company(raw),
+            (CHL, Rut) => country::cl::rut(raw),
+            (MEX, Curp) => country::mx::curp(raw),
+            (MEX, Rfc) => country::mx::rfc(raw),
+            (BRA, Cpf) => country::br::cpf(raw),
+            (BRA, Cnpj) => country::br::cnpj(raw),
+            (ARG, Dni) => country::ar::dni(raw),
+            (ARG, Cuil) => country::ar::cuil(raw),
+            (ARG, Cuit) => country::ar::cuit(raw),
+            (COL, Cc) => country::co::cc(raw),
+            (COL, Ce) => country::co::ce(raw),
+            (COL, Nit) => country::co::nit(raw),
+            (PER, Dni) => country::pe::dni(raw),
+            (PER, Ce) => country::pe::ce(raw),
+            (PER, Ruc) => country::pe::ruc(raw),
+            (URY, Ci) => country::uy::ci(raw),
+            (URY, Rut) => country::uy::rut(raw),
+            (ECU, Ci) => country::ec::ci(raw),
+            (ECU, Ruc) => country::ec::ruc(raw),
+            (USA, Ssn) => country::us::ssn(raw),
+            (USA, Itin) => country::us::itin(raw),
+            (USA, Ein) => country::us::ein(raw),
+            (ESP, Dni) => country::es::dni(raw),
+            (ESP, Nie) => country::es::nie(raw),
+            (ESP, Cif) => country::es::cif(raw),
+            (ESP, Nif) => country::es::nif_company(raw),
             // `row` above only lets through the pairs listed here.
             _ => Err(Issue::new(
                 "unsupportedForCountry",
@@ -607,7 +625,7 @@ fn passport(raw: &str) -> Result<Checked<String>, Issue> {
 /// document lists the separators it is really written with (a US SSN takes dashes, a Chilean
 /// RUT dots and a dash, a Brazilian CNPJ also a slash). Unicode dashes (`–`, `—`, `−` …) count
 /// as `-`: word processors put them in when people paste numbers from documents.
-pub(crate) fn compact(raw: &str, what: &str, seps: &str) -> Result<String, Issue> {
+pub(crate) fn compact(raw: &str, what: &'static str, seps: &'static str) -> Result<String, Issue> {
     compact_with(raw, what, seps, |_| None)
 }
 
@@ -615,29 +633,39 @@ pub(crate) fn compact(raw: &str, what: &str, seps: &str) -> Result<String, Issue
 /// a Mexican RFC) to what the canonical form keeps.
 pub(crate) fn compact_with(
     raw: &str,
-    what: &str,
-    seps: &str,
+    what: &'static str,
+    seps: &'static str,
     extra: impl Fn(char) -> Option<char>,
 ) -> Result<String, Issue> {
-    let raw = raw.trim();
+    let raw = crate::trim(raw);
     let mut out = String::with_capacity(raw.len());
     let bad = || {
         Issue::new(
             "invalidFormat",
-            format!(
-                "{what} may contain only letters, digits and the separators {}",
-                describe_seps(seps)
-            ),
+            fixed_detail(("characters", what, seps, &[]), || {
+                format!(
+                    "{what} may contain only letters, digits and the separators {}",
+                    describe_seps(seps)
+                )
+            }),
         )
     };
+    // The separators as a bit set of ASCII bytes (they are all ASCII).
+    let sep_set = seps.bytes().fold(0u128, |set, b| {
+        set | 1u128.checked_shl(u32::from(b)).unwrap_or(0)
+    });
+    let is_sep = |b: u8| 1u128.checked_shl(u32::from(b)).unwrap_or(0) & sep_set != 0;
     // Byte by byte while the input is ASCII, as it nearly always is; the first non-ASCII byte
     // (a character boundary) hands the rest to the character loop below.
-    let ascii = raw.bytes().take_while(u8::is_ascii).count();
-    for b in raw[..ascii].bytes() {
+    let mut ascii = raw.len();
+    for (i, b) in raw.bytes().enumerate() {
         if b.is_ascii_alphanumeric() {
             out.push(char::from(b.to_ascii_uppercase()));
-        } else if seps.as_bytes().contains(&b) {
+        } else if is_sep(b) {
             // A separator: dropped.
+        } else if !b.is_ascii() {
+            ascii = i;
+            break;
         } else if let Some(kept) = extra(char::from(b)) {
             out.push(kept);
         } else {
@@ -661,7 +689,10 @@ pub(crate) fn compact_with(
         }
     }
     if out.is_empty() {
-        return Err(Issue::new("invalidFormat", format!("{what} is empty")));
+        return Err(Issue::new(
+            "invalidFormat",
+            fixed_detail(("empty", what, "", &[]), || format!("{what} is empty")),
+        ));
     }
     Ok(out)
 }
@@ -683,12 +714,19 @@ fn describe_seps(seps: &str) -> String {
 }
 
 /// [`compact`], then requires only digits, in one of the lengths `lens`.
-pub(crate) fn digits(raw: &str, what: &str, seps: &str, lens: &[usize]) -> Result<String, Issue> {
+pub(crate) fn digits(
+    raw: &str,
+    what: &'static str,
+    seps: &'static str,
+    lens: &'static [usize],
+) -> Result<String, Issue> {
     let s = compact(raw, what, seps)?;
     if !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Issue::new(
             "invalidFormat",
-            format!("{what} must contain only digits"),
+            fixed_detail(("onlyDigits", what, "", &[]), || {
+                format!("{what} must contain only digits")
+            }),
         ));
     }
     check_len(&s, what, lens, "digits")?;
@@ -696,15 +734,74 @@ pub(crate) fn digits(raw: &str, what: &str, seps: &str, lens: &[usize]) -> Resul
 }
 
 /// Requires `s.len()` to be one of `lens`; `unit` names what is counted.
-pub(crate) fn check_len(s: &str, what: &str, lens: &[usize], unit: &str) -> Result<(), Issue> {
+pub(crate) fn check_len(
+    s: &str,
+    what: &'static str,
+    lens: &'static [usize],
+    unit: &'static str,
+) -> Result<(), Issue> {
     if lens.contains(&s.len()) {
         Ok(())
     } else {
         Err(Issue::new(
             "invalidFormat",
-            format!("{what} must have {} {unit}", describe_lens(lens)),
+            fixed_detail(("length", what, unit, lens), || {
+                format!("{what} must have {} {unit}", describe_lens(lens))
+            }),
         ))
     }
+}
+
+/// A rule's name and the fixed parameters of the validator that applies it: the document's name,
+/// then whatever else the text is built from (its separators, the unit it counts, its lengths).
+/// The key must determine the text.
+pub(crate) type DetailKey = (&'static str, &'static str, &'static str, &'static [usize]);
+
+/// The detail of an issue that depends only on a validator's fixed parameters: the same text
+/// every time, so it is built once and then borrowed. Otherwise every invalid row of a batch
+/// (more than half of the public corpus) formats and allocates its own copy of one of a few
+/// dozen messages.
+///
+/// The texts live in one map shared by all threads, kept for the life of the process: bounded,
+/// since the keys are the validators' constants (one text per rule and document type). Each
+/// thread keeps a small cache in front of it, indexed by the keys' addresses, so the usual
+/// lookup takes neither a lock nor a hash of the texts.
+pub(crate) fn fixed_detail(key: DetailKey, build: impl FnOnce() -> String) -> Cow<'static, str> {
+    const SLOTS: usize = 64;
+    type Slot = Option<([usize; 8], &'static str)>;
+    static ALL: LazyLock<Mutex<HashMap<DetailKey, &'static str>>> = LazyLock::new(Mutex::default);
+    thread_local! {
+        static CACHE: RefCell<[Slot; SLOTS]> = const { RefCell::new([None; SLOTS]) };
+    }
+    // The parts are literals: equal addresses and lengths mean equal texts. (Equal texts at
+    // different addresses only miss the cache and are found in the map.)
+    let (rule, what, extra, lens) = key;
+    let address = [
+        rule.as_ptr() as usize,
+        rule.len(),
+        what.as_ptr() as usize,
+        what.len(),
+        extra.as_ptr() as usize,
+        extra.len(),
+        lens.as_ptr() as usize,
+        lens.len(),
+    ];
+    let mix = address.iter().fold(0u64, |h, &a| {
+        (h ^ a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
+    let slot = (mix >> 58) as usize % SLOTS;
+    let text = CACHE.with_borrow_mut(|cache| match cache[slot] {
+        Some((cached, text)) if cached == address => text,
+        _ => {
+            let mut all = ALL.lock().unwrap_or_else(PoisonError::into_inner);
+            let text = *all
+                .entry(key)
+                .or_insert_with(|| Box::leak(build().into_boxed_str()));
+            cache[slot] = Some((address, text));
+            text
+        }
+    });
+    Cow::Borrowed(text)
 }
 
 fn describe_lens(lens: &[usize]) -> String {
@@ -744,12 +841,17 @@ pub(crate) fn weighted(digits: &[u8], weights: &[u32]) -> u32 {
 }
 
 /// A strict-level issue for a check digit that does not match.
-pub(crate) fn check_digit_issue(what: &str) -> Issue {
-    Issue::new("checkDigit", format!("{what} check digit does not match"))
+pub(crate) fn check_digit_issue(what: &'static str) -> Issue {
+    Issue::new(
+        "checkDigit",
+        fixed_detail(("checkDigit", what, "", &[]), || {
+            format!("{what} check digit does not match")
+        }),
+    )
 }
 
 /// A strict-level issue for embedded data that cannot be right (a prefix, province, range).
-pub(crate) fn component_issue(detail: impl Into<String>) -> Issue {
+pub(crate) fn component_issue(detail: impl Into<Cow<'static, str>>) -> Issue {
     Issue::new("invalidComponent", detail)
 }
 

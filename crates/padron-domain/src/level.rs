@@ -1,6 +1,8 @@
 //! Validation levels and the result of a check: the value, what strict mode adds, and notes
 //! that never block.
 
+use std::borrow::Cow;
+
 /// How hard a client environment validates (spec §6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValidationLevel {
@@ -35,13 +37,14 @@ impl ValidationLevel {
 pub struct Issue {
     /// Stable machine-readable code.
     pub code: &'static str,
-    /// Human-readable explanation; never contains secrets.
-    pub detail: String,
+    /// Human-readable explanation; never contains secrets. Most details are fixed texts, so they
+    /// are borrowed, not allocated per issue.
+    pub detail: Cow<'static, str>,
 }
 
 impl Issue {
     /// Builds an issue.
-    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code,
             detail: detail.into(),

@@ -25,3 +25,16 @@ pub use identity::{
 pub use level::{Checked, Issue, ValidationLevel};
 pub use phone::PhoneNumber;
 pub use status::Status;
+
+/// `str::trim`, without decoding characters in the usual case of a value that starts and ends
+/// with a visible ASCII character: every value is trimmed (spec §6.1), once per field of every
+/// request and every batch line.
+pub fn trim(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    let bytes = s.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}

@@ -3,7 +3,9 @@
 //! Source: AFIP, "CUIT: dígito verificador" (módulo 11, weights 5 4 3 2 7 6 5 4 3 2); python-stdnum
 //! `ar.dni` and `ar.cuit` for the reference behaviour.
 
-use crate::document::{Findings, check_digit_issue, component_issue, digits, weighted};
+use crate::document::{
+    Findings, check_digit_issue, component_issue, digits, fixed_detail, weighted,
+};
 use crate::level::{Checked, Issue};
 
 /// DNI: 7 or 8 digits, written with dots or spaces (`20.123.456`). No check digit exists.
@@ -23,15 +25,15 @@ pub(crate) fn cuit_check(first10: &[u8]) -> u8 {
     b"012345678990"[(11 - sum) as usize]
 }
 
-fn cuit_like(raw: &str, what: &str, prefixes: &[&str]) -> Result<Checked<String>, Issue> {
+fn cuit_like(raw: &str, what: &'static str, prefixes: &[&str]) -> Result<Checked<String>, Issue> {
     let s = digits(raw, what, " -", &[11])?;
     let b = s.as_bytes();
     let mut f = Findings::default();
     f.require(prefixes.contains(&&s[..2]), || {
-        component_issue(format!(
-            "{what} prefix must be one of {}",
-            prefixes.join(", ")
-        ))
+        // `what` (CUIT or CUIL) determines its prefixes.
+        component_issue(fixed_detail(("prefix", what, "", &[]), || {
+            format!("{what} prefix must be one of {}", prefixes.join(", "))
+        }))
     });
     f.require(cuit_check(&b[..10]) == b[10], || check_digit_issue(what));
     Ok(f.done(s))

@@ -4,7 +4,9 @@
 //! técnica: RUC" — company RUCs (third digit 6 public, 9 private) follow no algorithm, so they are
 //! checked by shape only (spec §6.2); python-stdnum `ec.ci` and `ec.ruc`.
 
-use crate::document::{Findings, check_digit_issue, component_issue, digits, two, weighted};
+use crate::document::{
+    Findings, check_digit_issue, component_issue, digits, fixed_detail, two, weighted,
+};
 use crate::level::{Checked, Issue};
 
 /// Province codes of companies (spec §6.2): 01–24 and 30 (registered abroad).
@@ -33,12 +35,16 @@ pub(crate) fn ci_check_ok(ten: &[u8]) -> bool {
 }
 
 /// Strict checks of a natural person's cédula (also the head of their RUC).
-fn check_person(f: &mut Findings, ten: &[u8], what: &str) {
+fn check_person(f: &mut Findings, ten: &[u8], what: &'static str) {
     f.require(person_province_ok(&ten[..2]), || {
-        component_issue(format!("{what} province code must be 01-24, 30 or 50"))
+        component_issue(fixed_detail(("personProvince", what, "", &[]), || {
+            format!("{what} province code must be 01-24, 30 or 50")
+        }))
     });
     f.require(ten[2] <= b'6', || {
-        component_issue(format!("{what} third digit must be 0-6 for a person"))
+        component_issue(fixed_detail(("personThirdDigit", what, "", &[]), || {
+            format!("{what} third digit must be 0-6 for a person")
+        }))
     });
     f.require(ci_check_ok(ten), || check_digit_issue(what));
 }

@@ -5,7 +5,9 @@
 //! 1065/2007 and Orden EHA/451/2008 (CIF/NIF of legal persons: entity letter, Luhn-style control
 //! digit or letter `JABCDEFGHI`); python-stdnum `es.dni`, `es.nie`, `es.cif`, `es.nif`.
 
-use crate::document::{Findings, check_digit_issue, compact, component_issue, matches_shape};
+use crate::document::{
+    Findings, check_digit_issue, compact, component_issue, fixed_detail, matches_shape,
+};
 use crate::level::{Checked, Issue};
 
 const DNI_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
@@ -36,8 +38,13 @@ pub(crate) fn cif_controls(seven: &[u8]) -> (u8, u8) {
     (b'0' + c as u8, b"JABCDEFGHI"[c])
 }
 
-fn shape_error(what: &str, shape: &str) -> Issue {
-    Issue::new("invalidFormat", format!("{what} must be {shape}"))
+fn shape_error(what: &'static str, shape: &'static str) -> Issue {
+    Issue::new(
+        "invalidFormat",
+        fixed_detail(("shape", what, shape, &[]), || {
+            format!("{what} must be {shape}")
+        }),
+    )
 }
 
 /// DNI: 8 digits and a control letter (`54362315-K`). Strict: the letter.
@@ -68,10 +75,11 @@ pub(crate) fn nie(raw: &str) -> Result<Checked<String>, Issue> {
 }
 
 /// Strict checks of a CIF already known to match `A9999999X`.
-fn check_cif(f: &mut Findings, b: &[u8], what: &str) {
+fn check_cif(f: &mut Findings, b: &[u8], what: &'static str) {
     if !b"ABCDEFGHJNPQRSUVW".contains(&b[0]) {
-        f.strict.push(component_issue(format!(
-            "{what} entity letter is not one the tax agency assigns"
+        f.strict.push(component_issue(fixed_detail(
+            ("entity", what, "", &[]),
+            || format!("{what} entity letter is not one the tax agency assigns"),
         )));
         return;
     }

@@ -153,9 +153,16 @@ pub(crate) fn rfc(raw: &str) -> Result<Checked<String>, Issue> {
     let mut f = Findings::default();
     if letters == 4 {
         let start = &chars[..4];
-        let inconvenient = RFC_INCONVENIENT
-            .iter()
-            .any(|word| word.chars().eq(start.iter().copied()));
+        // The words are ASCII upper case, and sorted (tested).
+        let inconvenient = start.iter().all(char::is_ascii_uppercase) && {
+            let mut word = [0u8; 4];
+            for (w, &c) in word.iter_mut().zip(start) {
+                *w = c as u8;
+            }
+            RFC_INCONVENIENT
+                .binary_search_by(|listed| listed.as_bytes().cmp(&word))
+                .is_ok()
+        };
         f.require(!inconvenient, || {
             Issue::new(
                 "invalidComponent",
@@ -191,6 +198,22 @@ pub(crate) fn rfc(raw: &str) -> Result<Checked<String>, Issue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_inconvenient_words_are_sorted_upper_case_ascii_for_the_binary_search() {
+        assert!(RFC_INCONVENIENT.is_sorted());
+        for word in RFC_INCONVENIENT {
+            assert!(
+                word.len() == 4 && word.bytes().all(|b| b.is_ascii_uppercase()),
+                "{word}"
+            );
+        }
+        for word in RFC_INCONVENIENT {
+            let raw = format!("{word}800101AB1");
+            let checked = rfc(&raw).unwrap();
+            assert_eq!(checked.strict[0].code, "invalidComponent", "{raw}");
+        }
+    }
 
     #[test]
     fn published_curps_are_valid() {

@@ -5,13 +5,13 @@
 //! group 50–65, 70–88, 90–92, 94–99) and "How EINs are assigned" (valid campus prefixes);
 //! python-stdnum `us.ssn`, `us.itin`, `us.ein`.
 
-use crate::document::{Findings, component_issue, two};
+use crate::document::{Findings, component_issue, fixed_detail, two};
 use crate::level::{Checked, Issue};
 
 /// Nine digits, each dash optional but only where the document prints one (`dashes` lists how
 /// many digits precede each: `[3, 5]` for `999-99-9999`, `[2]` for `99-9999999`). Spaces and
 /// dashes elsewhere are refused: a misplaced dash usually means a different kind of number.
-fn nine_digits(raw: &str, what: &str, dashes: &[usize]) -> Result<String, Issue> {
+fn nine_digits(raw: &str, what: &'static str, dashes: &'static [usize]) -> Result<String, Issue> {
     let mut out = String::with_capacity(9);
     let mut dash_ok = false;
     for c in raw.trim().chars() {
@@ -26,7 +26,9 @@ fn nine_digits(raw: &str, what: &str, dashes: &[usize]) -> Result<String, Issue>
                 };
                 return Err(Issue::new(
                     "invalidFormat",
-                    format!("{what} must be 9 digits, written {shape} or without dashes"),
+                    fixed_detail(("nineDigitsShape", what, shape, &[]), || {
+                        format!("{what} must be 9 digits, written {shape} or without dashes")
+                    }),
                 ));
             }
         }
@@ -36,7 +38,9 @@ fn nine_digits(raw: &str, what: &str, dashes: &[usize]) -> Result<String, Issue>
     if out.len() != 9 {
         return Err(Issue::new(
             "invalidFormat",
-            format!("{what} must have 9 digits"),
+            fixed_detail(("nineDigits", what, "", &[]), || {
+                format!("{what} must have 9 digits")
+            }),
         ));
     }
     Ok(out)

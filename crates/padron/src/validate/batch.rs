@@ -39,6 +39,10 @@ const CHUNK: usize = 32 * 1024;
 /// Chunks waiting for each worker, and answers waiting for the writer, per worker.
 const QUEUE: usize = 2;
 
+/// Used buffers kept for reuse, per worker: enough for every buffer a worker can have in
+/// flight, so that after the first few chunks none is allocated.
+const SPARES: usize = QUEUE + 2;
+
 /// The default number of workers: one per core, at most 8.
 pub fn default_jobs() -> NonZeroUsize {
     let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
@@ -93,8 +97,11 @@ pub fn process<R: Read + Send + 'static>(
     process_with(input, output, level, jobs, check_line)
 }
 
+/// One input line without its newline: text when it is UTF-8, the bytes when it is not.
+type LineInput<'a> = Result<&'a str, &'a [u8]>;
+
 /// How one line is checked: [`check_line`], or a stand-in in tests.
-type Check = fn(&[u8], ValidationLevel, &mut Verdict);
+type Check = fn(LineInput<'_>, ValidationLevel, &mut Verdict);
 
 /// [`process`] with the line check given.
 fn process_with<R: Read + Send + 'static>(
@@ -106,17 +113,26 @@ fn process_with<R: Read + Send + 'static>(
 ) -> io::Result<bool> {
     let mut to_workers = Vec::with_capacity(jobs.get());
     let mut from_workers = Vec::with_capacity(jobs.get());
+    let mut spare_outputs = Vec::with_capacity(jobs.get());
     let mut workers = Vec::with_capacity(jobs.get());
+    // Buffers go back where they came from once used (read chunks to the reader, written
+    // answers to their worker), so a run works in the same few pages of memory instead of
+    // having fresh ones mapped and zeroed by the kernel for every chunk.
+    let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(SPARES * jobs.get());
     for _ in 0..jobs.get() {
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(QUEUE);
         let (answer_tx, answer_rx) = mpsc::sync_channel::<Answers>(QUEUE);
+        let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<u8>>(SPARES);
+        let used = free_tx.clone();
         workers.push(thread::spawn(move || {
-            check_chunks(&chunk_rx, &answer_tx, level, check)
+            check_chunks(&chunk_rx, &answer_tx, &spare_rx, &used, level, check)
         }));
         to_workers.push(chunk_tx);
         from_workers.push(answer_rx);
+        spare_outputs.push(spare_tx);
     }
-    let reader = thread::spawn(move || read_chunks(input, &to_workers));
+    drop(free_tx);
+    let reader = thread::spawn(move || read_chunks(input, &to_workers, &free_rx));
     let mut all_valid = true;
     // Chunk n went to worker n % jobs, so taking answers round-robin restores the input order.
     // The first worker found finished has answered everything the reader sent (or panicked).
@@ -137,6 +153,8 @@ fn process_with<R: Read + Send + 'static>(
         };
         all_valid &= answers.all_valid;
         output.write_all(&answers.data)?;
+        // Full (or the worker is gone): the buffer is simply freed.
+        let _ = spare_outputs[ended].try_send(answers.data);
     }
     output.flush()?;
     // A worker that panicked ended the loop early, and the panic goes on (exit 101) instead of a
@@ -167,7 +185,11 @@ fn process_with<R: Read + Send + 'static>(
 /// newline is looked for, so the reader costs next to nothing per line. The one line it must
 /// follow is an unfinished one that grows past [`MAX_LINE`]: that line is dropped while it is
 /// read and marked in `too_long`, which is what bounds memory on input without newlines.
-fn read_chunks<R: Read>(input: R, workers: &[SyncSender<Chunk>]) -> io::Result<()> {
+fn read_chunks<R: Read>(
+    input: R,
+    workers: &[SyncSender<Chunk>],
+    used: &Receiver<Vec<u8>>,
+) -> io::Result<()> {
     let mut input = BufReader::with_capacity(IO_BUFFER, input);
     let mut sent = 0usize;
     let mut chunk = Chunk::default();
@@ -178,7 +200,12 @@ fn read_chunks<R: Read>(input: R, workers: &[SyncSender<Chunk>]) -> io::Result<(
     // Hands over the whole lines of `chunk`, keeping the unfinished one. `false` when the
     // worker is gone.
     let mut hand_over = |chunk: &mut Chunk, complete: &mut usize| -> bool {
-        let rest = chunk.data.split_off(*complete);
+        let mut rest = used
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK + IO_BUFFER));
+        rest.clear();
+        rest.extend_from_slice(&chunk.data[*complete..]);
+        chunk.data.truncate(*complete);
         let full = std::mem::replace(
             chunk,
             Chunk {
@@ -244,37 +271,53 @@ fn read_chunks<R: Read>(input: R, workers: &[SyncSender<Chunk>]) -> io::Result<(
     }
 }
 
-/// A worker thread: answers chunks until the reader is done (or the writer is gone).
+/// A worker thread: answers chunks until the reader is done (or the writer is gone). Answers
+/// are written into buffers the writer hands back (`spare`), and read chunks go back to the
+/// reader (`used`), whenever those queues have room.
 fn check_chunks(
     chunks: &Receiver<Chunk>,
     answers: &SyncSender<Answers>,
+    spare: &Receiver<Vec<u8>>,
+    used: &SyncSender<Vec<u8>>,
     level: ValidationLevel,
     check: Check,
 ) {
     let mut verdict = Verdict::default();
     while let Ok(chunk) = chunks.recv() {
+        let mut out = spare.try_recv().unwrap_or_default();
+        out.clear();
         // Answers run two to four times the size of the lines they answer.
-        let mut out = Vec::with_capacity(chunk.data.len() * 4);
+        out.reserve(chunk.data.len() * 4);
         let mut all_valid = true;
         let mut too_long = chunk.too_long.iter().copied().peekable();
+        // One UTF-8 check for the whole chunk, as there nearly always is nothing to find: a
+        // newline is ASCII, so every line of valid text is valid text. Otherwise line by line.
+        let text = std::str::from_utf8(&chunk.data).ok();
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', &chunk.data) {
-            let line = &chunk.data[start..end];
             verdict.clear();
             // Dropped while reading, or long but read in one block: the same answer.
-            if too_long.next_if_eq(&start).is_some() || line.len() > MAX_LINE {
+            if too_long.next_if_eq(&start).is_some() || end - start > MAX_LINE {
                 verdict.error(
                     "line",
                     "tooLong",
                     format!("the line is longer than {MAX_LINE} bytes"),
                 );
             } else {
+                let bytes = &chunk.data[start..end];
+                let line = match text {
+                    Some(text) => Ok(&text[start..end]),
+                    None => std::str::from_utf8(bytes).map_err(|_| bytes),
+                };
                 check(line, level, &mut verdict);
             }
             start = end + 1;
             all_valid &= verdict.is_valid();
             verdict.write_json(&mut out);
         }
+        let mut data = chunk.data;
+        data.clear();
+        let _ = used.try_send(data);
         if answers
             .send(Answers {
                 data: out,
@@ -292,7 +335,7 @@ fn check_chunks(
 struct Problem {
     field: Cow<'static, str>,
     code: &'static str,
-    detail: String,
+    detail: Cow<'static, str>,
 }
 
 /// The answer for one line; kept across lines so its vectors are allocated once.
@@ -315,11 +358,16 @@ impl Verdict {
         self.errors.is_empty()
     }
 
-    fn error(&mut self, field: impl Into<Cow<'static, str>>, code: &'static str, detail: String) {
+    fn error(
+        &mut self,
+        field: impl Into<Cow<'static, str>>,
+        code: &'static str,
+        detail: impl Into<Cow<'static, str>>,
+    ) {
         self.errors.push(Problem {
             field: field.into(),
             code,
-            detail,
+            detail: detail.into(),
         });
     }
 
@@ -412,7 +460,7 @@ fn write_problems(out: &mut Vec<u8>, problems: &[Problem]) {
 fn text<'f>(verdict: &mut Verdict, name: &'static str, field: &'f Field<'_>) -> Option<&'f str> {
     match field {
         Field::Absent => None,
-        Field::Text(t) => Some(trim(t)),
+        Field::Text(t) => Some(padron_domain::trim(t)),
         Field::Wrong(what) => {
             verdict.error(
                 name,
@@ -421,18 +469,6 @@ fn text<'f>(verdict: &mut Verdict, name: &'static str, field: &'f Field<'_>) -> 
             );
             None
         }
-    }
-}
-
-/// `str::trim`, without decoding characters in the usual case of a value that starts and ends
-/// with a visible ASCII character.
-fn trim(s: &str) -> &str {
-    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
-    let bytes = s.as_bytes();
-    if visible(bytes.first()) && visible(bytes.last()) {
-        s
-    } else {
-        s.trim()
     }
 }
 
@@ -445,24 +481,17 @@ fn required(verdict: &mut Verdict, name: &'static str, for_what: &str) {
 }
 
 /// Checks one line into `verdict`.
-fn check_line(raw: &[u8], level: ValidationLevel, verdict: &mut Verdict) {
-    let raw = raw.trim_ascii();
-    if raw.is_empty() {
-        verdict.error(
-            "line",
-            "empty",
-            "the line is empty; expected a JSON object".to_owned(),
-        );
+fn check_line(raw: LineInput<'_>, level: ValidationLevel, verdict: &mut Verdict) {
+    let raw = raw.map(str::trim_ascii).map_err(<[u8]>::trim_ascii);
+    if raw.is_ok_and(str::is_empty) || raw.is_err_and(<[u8]>::is_empty) {
+        verdict.error("line", "empty", "the line is empty; expected a JSON object");
         return;
     }
-    let line = match json::parse_line(raw) {
-        Ok(line) => line,
+    let mut line = Line::default();
+    match json::parse_line(raw, &mut line) {
+        Ok(()) => {}
         Err(LineError::NotAnObject) => {
-            verdict.error(
-                "line",
-                "invalidType",
-                "the line must be a JSON object".to_owned(),
-            );
+            verdict.error("line", "invalidType", "the line must be a JSON object");
             return;
         }
         Err(LineError::Invalid(err)) => {
@@ -490,8 +519,7 @@ fn check_line(raw: &[u8], level: ValidationLevel, verdict: &mut Verdict) {
         verdict.error(
             "line",
             "nothingToCheck",
-            "give documentNumber (with country and documentType), phone (with country) or email"
-                .to_owned(),
+            "give documentNumber (with country and documentType), phone (with country) or email",
         );
         return;
     }
@@ -518,11 +546,7 @@ fn check_line(raw: &[u8], level: ValidationLevel, verdict: &mut Verdict) {
             Some(k)
         }
         None => {
-            verdict.error(
-                "type",
-                "invalidValue",
-                "type must be USER or ORGANIZATION".to_owned(),
-            );
+            verdict.error("type", "invalidValue", "type must be USER or ORGANIZATION");
             None
         }
     });
@@ -566,7 +590,7 @@ fn check_document(
                 verdict.error(
                     "documentType",
                     "unknownDocumentType",
-                    "documentType is not a known document type".to_owned(),
+                    "documentType is not a known document type",
                 );
                 None
             }
@@ -632,8 +656,8 @@ mod tests {
     /// workers, instead of a short output and a success.
     #[test]
     fn a_panicking_worker_fails_the_run_instead_of_cutting_it_short() {
-        fn explode_on_line_900(raw: &[u8], level: ValidationLevel, verdict: &mut Verdict) {
-            assert!(!raw.starts_with(b"{\"n\":900}"), "validator bug");
+        fn explode_on_line_900(raw: LineInput<'_>, level: ValidationLevel, verdict: &mut Verdict) {
+            assert_ne!(raw, Ok("{\"n\":900}"), "validator bug");
             check_line(raw, level, verdict);
         }
         /// Whether the run over `input` panicked, as it must.
@@ -846,7 +870,8 @@ mod tests {
     /// Collects what the reader hands to one worker.
     fn chunks_of(input: &[u8]) -> Vec<Chunk> {
         let (tx, rx) = mpsc::sync_channel(100_000);
-        read_chunks(std::io::Cursor::new(input.to_vec()), &[tx]).expect("in-memory IO");
+        let (_, no_spares) = mpsc::sync_channel(0);
+        read_chunks(std::io::Cursor::new(input.to_vec()), &[tx], &no_spares).expect("in-memory IO");
         rx.into_iter().collect()
     }
 

@@ -70,32 +70,42 @@ pub(super) enum LineError {
     Invalid(String),
 }
 
-/// Reads one (non-empty, trimmed) line.
-pub(super) fn parse_line(raw: &[u8]) -> Result<Line<'_>, LineError> {
-    if let Some(line) = scan_flat(raw) {
-        return Ok(line);
-    }
-    serde_json::from_slice(raw).map_err(|err| match err.classify() {
+/// Reads one (non-empty, trimmed) line into `line`, which must be empty: `Ok` text is known to
+/// be UTF-8 (the worker checks a whole chunk of lines at once), `Err` bytes are not.
+pub(super) fn parse_line<'a>(
+    raw: Result<&'a str, &'a [u8]>,
+    line: &mut Line<'a>,
+) -> Result<(), LineError> {
+    let bytes = match raw {
+        Ok(text) if scan_flat(text, line) => return Ok(()),
+        Ok(text) => text.as_bytes(),
+        Err(bytes) => bytes,
+    };
+    *line = serde_json::from_slice(bytes).map_err(|err| match err.classify() {
         Category::Data => LineError::NotAnObject,
         _ => LineError::Invalid(err.to_string()),
-    })
+    })?;
+    Ok(())
 }
 
 /// The fast path: `{ "key": "text" | null, … }` with JSON white space anywhere between tokens,
-/// strings without escapes or control characters, valid UTF-8. `None` for anything else.
-fn scan_flat(raw: &[u8]) -> Option<Line<'_>> {
-    // Checking the whole line at once keeps the scanner byte-based: every `"` it stops at is
-    // then a character boundary, so the slices between them are valid `str`s.
-    let text = std::str::from_utf8(raw).ok()?;
+/// strings without escapes or control characters. `false` for anything else, with `line` left
+/// partly filled (the caller starts over with serde_json).
+fn scan_flat<'a>(text: &'a str, line: &mut Line<'a>) -> bool {
+    scan_object(text, line).is_some()
+}
+
+fn scan_object<'a>(text: &'a str, line: &mut Line<'a>) -> Option<()> {
+    // The text is UTF-8, so every `"` the byte-based scanner stops at is a character boundary
+    // and the slices between them are valid `str`s.
     let bytes = text.as_bytes();
     let mut at = skip_ws(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
     at = skip_ws(bytes, at + 1);
-    let mut line = Line::default();
     if bytes.get(at) == Some(&b'}') {
-        return (skip_ws(bytes, at + 1) == bytes.len()).then_some(line);
+        return (skip_ws(bytes, at + 1) == bytes.len()).then_some(());
     }
     loop {
         let (key, after_key) = scan_str(text, at)?;
@@ -124,7 +134,7 @@ fn scan_flat(raw: &[u8]) -> Option<Line<'_>> {
         at = skip_ws(bytes, at);
         match bytes.get(at)? {
             b',' => at = skip_ws(bytes, at + 1),
-            b'}' => return (skip_ws(bytes, at + 1) == bytes.len()).then_some(line),
+            b'}' => return (skip_ws(bytes, at + 1) == bytes.len()).then_some(()),
             _ => return None,
         }
     }
@@ -355,6 +365,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The fast path on raw bytes, as a worker sees them: `None` where it declines (including
+    /// text that is not UTF-8, which never reaches it).
+    fn scan_flat(raw: &[u8]) -> Option<Line<'_>> {
+        let text = std::str::from_utf8(raw).ok()?;
+        let mut line = Line::default();
+        super::scan_flat(text, &mut line).then_some(line)
+    }
+
     fn via_serde(raw: &[u8]) -> Result<Line<'_>, LineError> {
         serde_json::from_slice(raw).map_err(|err| match err.classify() {
             Category::Data => LineError::NotAnObject,
@@ -429,6 +447,19 @@ mod tests {
             object.truncate(object.len().saturating_sub(cut));
             object
         })
+    }
+
+    #[test]
+    fn the_scanner_reads_lines_longer_than_a_block() {
+        // Strings that start in one 64-byte block and end in the next or the one after.
+        for pad in 0..70 {
+            let name = "x".repeat(pad);
+            let raw = format!(
+                r#"{{"email": "{name}@example.com", "phone": "+56 9 1234 5678", "country": "CHL", "{name}": null, "documentNumber": "17.604.011-4"}}"#
+            );
+            let fast = scan_flat(raw.as_bytes()).unwrap_or_else(|| panic!("scanned: {raw}"));
+            assert_eq!(Ok(&fast), via_serde(raw.as_bytes()).as_ref(), "{raw}");
+        }
     }
 
     proptest! {
