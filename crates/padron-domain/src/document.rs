@@ -85,7 +85,7 @@ impl DocumentType {
     pub fn parse(raw: &str) -> Option<DocumentType> {
         // Upper-cased into a stack buffer and matched as bytes: this runs once per identity
         // and per line of `padron validate --batch`, so it neither allocates nor scans a list.
-        let raw = raw.trim().as_bytes();
+        let raw = crate::trim(raw).as_bytes();
         let mut upper = [0u8; 8];
         let name = upper.get_mut(..raw.len())?;
         for (u, b) in name.iter_mut().zip(raw) {
@@ -720,7 +720,15 @@ pub(crate) fn digits(
     seps: &'static str,
     lens: &'static [usize],
 ) -> Result<String, Issue> {
-    let s = compact(raw, what, seps)?;
+    only_digits(compact(raw, what, seps)?, what, lens)
+}
+
+/// The second half of [`digits`], for a value already compacted.
+pub(crate) fn only_digits(
+    s: String,
+    what: &'static str,
+    lens: &'static [usize],
+) -> Result<String, Issue> {
     if !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Issue::new(
             "invalidFormat",

@@ -16,9 +16,12 @@ fn mod11(values: &[u32], weights: &[u32]) -> u8 {
 
 /// The two CPF check digits of its first nine digits.
 pub(crate) fn cpf_checks(first9: &[u8]) -> [u8; 2] {
-    let mut v: Vec<u32> = first9.iter().map(|&b| u32::from(b - b'0')).collect();
-    let d1 = mod11(&v, &[10, 9, 8, 7, 6, 5, 4, 3, 2]);
-    v.push(u32::from(d1));
+    let mut v = [0u32; 10];
+    for (v, &b) in v.iter_mut().zip(first9) {
+        *v = u32::from(b - b'0');
+    }
+    let d1 = mod11(&v[..9], &[10, 9, 8, 7, 6, 5, 4, 3, 2]);
+    v[9] = u32::from(d1);
     let d2 = mod11(&v, &[11, 10, 9, 8, 7, 6, 5, 4, 3, 2]);
     [b'0' + d1, b'0' + d2]
 }
@@ -45,9 +48,12 @@ pub(crate) fn cpf(raw: &str) -> Result<Checked<String>, Issue> {
 /// The two CNPJ check digits of its first twelve characters (digits or upper-case letters, each
 /// worth ASCII − 48).
 pub(crate) fn cnpj_checks(first12: &[u8]) -> [u8; 2] {
-    let mut v: Vec<u32> = first12.iter().map(|&b| u32::from(b) - 48).collect();
-    let d1 = mod11(&v, &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]);
-    v.push(u32::from(d1));
+    let mut v = [0u32; 13];
+    for (v, &b) in v.iter_mut().zip(first12) {
+        *v = u32::from(b) - 48;
+    }
+    let d1 = mod11(&v[..12], &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]);
+    v[12] = u32::from(d1);
     let d2 = mod11(&v, &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]);
     [b'0' + d1, b'0' + d2]
 }

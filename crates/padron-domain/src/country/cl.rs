@@ -29,9 +29,9 @@ pub(crate) fn rut_check(body: &[u8]) -> u8 {
 /// Unlike python-stdnum (7 or 8 body digits only), bodies of 1 to 9 digits are accepted: small
 /// historic RUTs and provisional ones over 100 million are real.
 pub(crate) fn rut(raw: &str) -> Result<Checked<String>, Issue> {
-    let s = compact(raw, "RUT", " .-")?;
-    let s = s.strip_prefix("CL").unwrap_or(&s);
-    let bytes = s.as_bytes();
+    let mut s = compact(raw, "RUT", " .-")?;
+    let prefix = if s.starts_with("CL") { 2 } else { 0 };
+    let bytes = &s.as_bytes()[prefix..];
     let Some((&check, body)) = bytes.split_last() else {
         return Err(Issue::new("invalidFormat", "RUT is empty"));
     };
@@ -54,11 +54,12 @@ pub(crate) fn rut(raw: &str) -> Result<Checked<String>, Issue> {
     }
     let mut f = Findings::default();
     f.require(rut_check(body) == check, || check_digit_issue("RUT"));
-    let mut canonical = String::with_capacity(body.len() + 2);
-    canonical.extend(body.iter().map(|&b| char::from(b)));
-    canonical.push('-');
-    canonical.push(char::from(check));
-    Ok(f.done(canonical))
+    // `<body>-<check>`, rewritten in the compacted string: prefix and leading zeros out, the
+    // dash in before the check character.
+    let dash = prefix + first + body.len();
+    s.insert(dash, '-');
+    s.drain(..prefix + first);
+    Ok(f.done(s))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! DGI (RUT: registration, `001` suffix, módulo-11 check digit); python-stdnum `uy.rut`.
 
 use crate::document::{
-    Findings, check_digit_issue, compact, component_issue, digits, two, weighted,
+    Findings, check_digit_issue, compact, component_issue, digits, only_digits, two, weighted,
 };
 use crate::level::{Checked, Issue};
 
@@ -28,9 +28,11 @@ pub(crate) fn ci(raw: &str) -> Result<Checked<String>, Issue> {
 /// RUT: 12 digits (`21-100342-001-7`), an optional `UY` prefix dropped. Strict: registration
 /// office 01–22, a non-zero number, the `001` suffix and the check digit.
 pub(crate) fn rut(raw: &str) -> Result<Checked<String>, Issue> {
-    let s = compact(raw, "RUT", " -")?;
-    let s = s.strip_prefix("UY").map(str::to_string).unwrap_or(s);
-    let s = digits(&s, "RUT", "", &[12])?;
+    let mut s = compact(raw, "RUT", " -")?;
+    if s.starts_with("UY") {
+        s.drain(..2);
+    }
+    let s = only_digits(s, "RUT", &[12])?;
     let b = s.as_bytes();
     let mut f = Findings::default();
     f.require(matches!(two(&b[..2]), 1..=22), || {

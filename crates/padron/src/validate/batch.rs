@@ -29,15 +29,25 @@ use json::{Field, Line, LineError};
 pub const MAX_LINE: usize = 64 * 1024;
 
 /// Size of one read from stdin: a million short lines cost about a thousand system calls.
-const IO_BUFFER: usize = 64 * 1024;
+const IO_BUFFER: usize = 32 * 1024;
 
 /// A chunk is handed to a worker once it holds this many bytes of whole lines (about 400 lines
 /// of the usual shape), or earlier when the next read may block. A chunk is at most one read
 /// plus one unfinished line larger than this.
 const CHUNK: usize = 32 * 1024;
 
+/// Room for a chunk: whole lines up to [`CHUNK`], then one more read. Allocated at this size
+/// so that it never grows while lines are appended (a chunk only outgrows it with a line
+/// longer than a read): growing a buffer of this size means remapping memory, which all the
+/// threads' CPUs must be told about.
+const CHUNK_CAPACITY: usize = CHUNK + IO_BUFFER;
+
+/// Room for the answers to a chunk, for the same reason: answers run two to four times the size
+/// of the lines they answer.
+const ANSWERS_CAPACITY: usize = 4 * CHUNK_CAPACITY;
+
 /// Chunks waiting for each worker, and answers waiting for the writer, per worker.
-const QUEUE: usize = 2;
+const QUEUE: usize = 1;
 
 /// Used buffers kept for reuse, per worker: enough for every buffer a worker can have in
 /// flight, so that after the first few chunks none is allocated.
@@ -192,7 +202,10 @@ fn read_chunks<R: Read>(
 ) -> io::Result<()> {
     let mut input = BufReader::with_capacity(IO_BUFFER, input);
     let mut sent = 0usize;
-    let mut chunk = Chunk::default();
+    let mut chunk = Chunk {
+        data: Vec::with_capacity(CHUNK_CAPACITY),
+        too_long: Vec::new(),
+    };
     // `chunk.data[..complete]` holds whole lines; the rest is the start of an unfinished one.
     let mut complete = 0;
     // Discarding the rest of a line that already proved too long.
@@ -202,7 +215,7 @@ fn read_chunks<R: Read>(
     let mut hand_over = |chunk: &mut Chunk, complete: &mut usize| -> bool {
         let mut rest = used
             .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK + IO_BUFFER));
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK_CAPACITY));
         rest.clear();
         rest.extend_from_slice(&chunk.data[*complete..]);
         chunk.data.truncate(*complete);
@@ -284,9 +297,10 @@ fn check_chunks(
 ) {
     let mut verdict = Verdict::default();
     while let Ok(chunk) = chunks.recv() {
-        let mut out = spare.try_recv().unwrap_or_default();
+        let mut out = spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(ANSWERS_CAPACITY));
         out.clear();
-        // Answers run two to four times the size of the lines they answer.
         out.reserve(chunk.data.len() * 4);
         let mut all_valid = true;
         let mut too_long = chunk.too_long.iter().copied().peekable();
@@ -345,6 +359,8 @@ struct Verdict {
     canonical: Vec<(&'static str, Cow<'static, str>)>,
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
+    /// JSON already written for fixed texts, reused line after line.
+    rendered: Rendered,
 }
 
 impl Verdict {
@@ -417,7 +433,7 @@ impl Verdict {
 
     /// Appends the verdict as one JSON line:
     /// `{"valid":…,"canonical":{…},"errors":[…],"warnings":[…]}`.
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(if self.is_valid() {
             b"{\"valid\":true,\"canonical\":{"
         } else {
@@ -427,31 +443,97 @@ impl Verdict {
             if i > 0 {
                 out.push(b',');
             }
-            json::write_plain(out, field);
-            out.push(b':');
-            json::write_str(out, value);
+            let write = |out: &mut Vec<u8>| {
+                json::write_plain(out, field);
+                out.push(b':');
+                json::write_str(out, value);
+            };
+            match value {
+                Cow::Borrowed(value) => self.rendered.write(out, [field, "", value], write),
+                Cow::Owned(_) => write(out),
+            }
         }
         out.extend_from_slice(b"},\"errors\":[");
-        write_problems(out, &self.errors);
+        write_problems(out, &self.errors, &mut self.rendered);
         out.extend_from_slice(b"],\"warnings\":[");
-        write_problems(out, &self.warnings);
+        write_problems(out, &self.warnings, &mut self.rendered);
         out.extend_from_slice(b"]}\n");
     }
 }
 
-fn write_problems(out: &mut Vec<u8>, problems: &[Problem]) {
+fn write_problems(out: &mut Vec<u8>, problems: &[Problem], rendered: &mut Rendered) {
     for (i, p) in problems.iter().enumerate() {
-        out.extend_from_slice(if i > 0 {
-            b",{\"field\":"
-        } else {
-            b"{\"field\":"
+        if i > 0 {
+            out.push(b',');
+        }
+        let write = |out: &mut Vec<u8>| {
+            out.extend_from_slice(b"{\"field\":");
+            json::write_str(out, &p.field);
+            out.extend_from_slice(b",\"code\":");
+            json::write_plain(out, p.code);
+            out.extend_from_slice(b",\"detail\":");
+            json::write_str(out, &p.detail);
+            out.push(b'}');
+        };
+        match (&p.field, &p.detail) {
+            (Cow::Borrowed(field), Cow::Borrowed(detail)) => {
+                rendered.write(out, [field, p.code, detail], write);
+            }
+            _ => write(out),
+        }
+    }
+}
+
+/// The JSON of fixed texts — a problem whose field, code and detail are all constants, a
+/// canonical field whose value is a constant (a country code, a document type) — written once
+/// and then copied whole: most lines of a batch repeat a few dozen such pieces, and one copy is
+/// far cheaper than writing and escaping three strings. A small table indexed by the texts'
+/// addresses (they are `'static`, so an address and length name one text for good); a piece
+/// that meets another in its slot is simply written again.
+#[derive(Debug)]
+struct Rendered {
+    slots: Vec<Option<([usize; 6], Vec<u8>)>>,
+}
+
+impl Default for Rendered {
+    fn default() -> Self {
+        Rendered {
+            slots: vec![None; Self::SLOTS],
+        }
+    }
+}
+
+impl Rendered {
+    const SLOTS: usize = 64;
+
+    /// Appends the JSON of `texts`, as `write` writes it.
+    fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        texts: [&'static str; 3],
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let [a, b, c] = texts;
+        let key = [
+            a.as_ptr() as usize,
+            a.len(),
+            b.as_ptr() as usize,
+            b.len(),
+            c.as_ptr() as usize,
+            c.len(),
+        ];
+        let mix = key.iter().fold(0u64, |h, &k| {
+            (h ^ k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         });
-        json::write_str(out, &p.field);
-        out.extend_from_slice(b",\"code\":");
-        json::write_plain(out, p.code);
-        out.extend_from_slice(b",\"detail\":");
-        json::write_str(out, &p.detail);
-        out.push(b'}');
+        let slot = &mut self.slots[(mix >> 58) as usize % Self::SLOTS];
+        match slot {
+            Some((cached, json)) if *cached == key => out.extend_from_slice(json),
+            _ => {
+                let start = out.len();
+                write(out);
+                *slot = Some((key, out[start..].to_vec()));
+            }
+        }
     }
 }
 

@@ -298,10 +298,17 @@ fn find_special(bytes: &[u8]) -> Option<usize> {
         }
         at += 8;
     }
+    // The last few bytes, padded with a byte that is not special. Shifted into place one by one
+    // rather than copied: a copy of a length only known at run time is a call to `memcpy`,
+    // which costs more than the whole word test.
     let tail = words.remainder();
-    let mut eight = [b'a'; 8];
-    eight[..tail.len()].copy_from_slice(tail);
-    let mask = special_mask(u64::from_le_bytes(eight));
+    let word = tail
+        .iter()
+        .rev()
+        .fold(u64::from_le_bytes([b'a'; 8]), |word, &b| {
+            word << 8 | u64::from(b)
+        });
+    let mask = special_mask(word);
     (mask != 0).then(|| at + first_flagged(mask))
 }
 
