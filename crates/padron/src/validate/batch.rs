@@ -361,6 +361,8 @@ struct Verdict {
     warnings: Vec<Problem>,
     /// JSON already written for fixed texts, reused line after line.
     rendered: Rendered,
+    /// The layout of the lines being read.
+    shape: json::Shape,
 }
 
 impl Verdict {
@@ -570,7 +572,7 @@ fn check_line(raw: LineInput<'_>, level: ValidationLevel, verdict: &mut Verdict)
         return;
     }
     let mut line = Line::default();
-    match json::parse_line(raw, &mut line) {
+    match json::parse_line(raw, &mut line, &mut verdict.shape) {
         Ok(()) => {}
         Err(LineError::NotAnObject) => {
             verdict.error("line", "invalidType", "the line must be a JSON object");

@@ -49,15 +49,123 @@ pub(super) struct Line<'a> {
 impl<'a> Line<'a> {
     /// The slot a key fills, or `None` for a key this command does not check.
     fn slot(&mut self, key: &str) -> Option<&mut Field<'a>> {
+        Slot::of(key).map(|slot| self.field(slot))
+    }
+
+    fn field(&mut self, slot: Slot) -> &mut Field<'a> {
+        match slot {
+            Slot::Country => &mut self.country,
+            Slot::Kind => &mut self.kind,
+            Slot::DocumentType => &mut self.document_type,
+            Slot::DocumentNumber => &mut self.document_number,
+            Slot::Phone => &mut self.phone,
+            Slot::Email => &mut self.email,
+        }
+    }
+}
+
+/// A field of [`Line`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Country,
+    Kind,
+    DocumentType,
+    DocumentNumber,
+    Phone,
+    Email,
+}
+
+impl Slot {
+    /// The field a key names, or `None` for a key this command does not check.
+    fn of(key: &str) -> Option<Slot> {
         Some(match key {
-            "country" => &mut self.country,
-            "type" => &mut self.kind,
-            "documentType" => &mut self.document_type,
-            "documentNumber" => &mut self.document_number,
-            "phone" => &mut self.phone,
-            "email" => &mut self.email,
+            "country" => Slot::Country,
+            "type" => Slot::Kind,
+            "documentType" => Slot::DocumentType,
+            "documentNumber" => Slot::DocumentNumber,
+            "phone" => Slot::Phone,
+            "email" => Slot::Email,
             _ => return None,
         })
+    }
+}
+
+/// The most values a [`Shape`] holds (a line has at most six fields this command reads, and
+/// repeating one is rare).
+const SHAPE_VALUES: usize = 8;
+
+/// The layout of the last line read that had one: the exact text before, between and after
+/// its values, which were all strings of fields this command reads.
+///
+/// The lines of a batch are usually written by one program: the same keys in the same order,
+/// the same spacing. A line that matches the layout byte for byte outside its values is read by
+/// comparing that text and finding where each value ends, instead of reading every key. It reads
+/// the same as the full scan would: the text around the values is the very text the full scan
+/// accepted, and each value ends at its first `"` with no `\` or control character before it,
+/// which is where the full scan ends a string too.
+#[derive(Debug, Default)]
+pub(super) struct Shape {
+    /// The pieces of text, one after the other.
+    text: Vec<u8>,
+    /// Where each piece ends in `text`: one more piece than values.
+    ends: Vec<usize>,
+    /// The field each value fills, in order.
+    slots: Vec<Slot>,
+}
+
+impl Shape {
+    /// Reads `text` as a line of this layout into `line`; `false` (and `line` untouched) if it
+    /// is not one.
+    fn read<'a>(&self, text: &'a str, line: &mut Line<'a>) -> bool {
+        if self.slots.is_empty() {
+            return false;
+        }
+        let bytes = text.as_bytes();
+        let mut values: [&str; SHAPE_VALUES] = [""; SHAPE_VALUES];
+        let mut at = 0;
+        let mut start = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            let piece = &self.text[start..end];
+            start = end;
+            if !bytes[at..].starts_with(piece) {
+                return false;
+            }
+            at += piece.len();
+            if i < self.slots.len() {
+                let rest = &bytes[at..];
+                match find_special(rest) {
+                    Some(len) if rest[len] == b'"' => {
+                        values[i] = &text[at..at + len];
+                        at += len;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        if at != bytes.len() {
+            return false;
+        }
+        for (&slot, value) in self.slots.iter().zip(values) {
+            *line.field(slot) = Field::Text(Cow::Borrowed(value));
+        }
+        true
+    }
+
+    /// Takes the layout of `text`, whose values (all strings of known fields) are at `values`:
+    /// each the field it fills and the range of its contents.
+    fn learn(&mut self, text: &str, values: &[(Slot, usize, usize)]) {
+        self.text.clear();
+        self.ends.clear();
+        self.slots.clear();
+        let mut from = 0;
+        for &(slot, start, end) in values {
+            self.text.extend_from_slice(&text.as_bytes()[from..start]);
+            self.ends.push(self.text.len());
+            self.slots.push(slot);
+            from = end;
+        }
+        self.text.extend_from_slice(&text.as_bytes()[from..]);
+        self.ends.push(self.text.len());
     }
 }
 
@@ -71,13 +179,16 @@ pub(super) enum LineError {
 }
 
 /// Reads one (non-empty, trimmed) line into `line`, which must be empty: `Ok` text is known to
-/// be UTF-8 (the worker checks a whole chunk of lines at once), `Err` bytes are not.
+/// be UTF-8 (the worker checks a whole chunk of lines at once), `Err` bytes are not. `shape` is
+/// the layout of an earlier line, tried first, and taken from this one if it has one.
 pub(super) fn parse_line<'a>(
     raw: Result<&'a str, &'a [u8]>,
     line: &mut Line<'a>,
+    shape: &mut Shape,
 ) -> Result<(), LineError> {
     let bytes = match raw {
-        Ok(text) if scan_flat(text, line) => return Ok(()),
+        Ok(text) if shape.read(text, line) => return Ok(()),
+        Ok(text) if scan_flat(text, line, Some(shape)) => return Ok(()),
         Ok(text) => text.as_bytes(),
         Err(bytes) => bytes,
     };
@@ -90,22 +201,38 @@ pub(super) fn parse_line<'a>(
 
 /// The fast path: `{ "key": "text" | null, … }` with JSON white space anywhere between tokens,
 /// strings without escapes or control characters. `false` for anything else, with `line` left
-/// partly filled (the caller starts over with serde_json).
-fn scan_flat<'a>(text: &'a str, line: &mut Line<'a>) -> bool {
-    scan_object(text, line).is_some()
+/// partly filled (the caller starts over with serde_json). A line read whose values are all
+/// strings of known fields gives `shape` its layout.
+fn scan_flat<'a>(text: &'a str, line: &mut Line<'a>, shape: Option<&mut Shape>) -> bool {
+    let mut values = [(Slot::Country, 0, 0); SHAPE_VALUES];
+    let Some(count) = scan_object(text, line, &mut values) else {
+        return false;
+    };
+    if let (Some(shape), Some(values)) = (shape, count.and_then(|n| values.get(..n))) {
+        shape.learn(text, values);
+    }
+    true
 }
 
-fn scan_object<'a>(text: &'a str, line: &mut Line<'a>) -> Option<()> {
+/// The full scan. `Some(Some(n))` when the line's values were all strings of known fields, at
+/// most [`SHAPE_VALUES`] of them, listed in `values[..n]`; `Some(None)` for other lines read.
+fn scan_object<'a>(
+    text: &'a str,
+    line: &mut Line<'a>,
+    values: &mut [(Slot, usize, usize); SHAPE_VALUES],
+) -> Option<Option<usize>> {
     // The text is UTF-8, so every `"` the byte-based scanner stops at is a character boundary
     // and the slices between them are valid `str`s.
     let bytes = text.as_bytes();
+    // How many values are listed, `None` once the line turns out to have no layout to learn.
+    let mut listed = Some(0);
     let mut at = skip_ws(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
     at = skip_ws(bytes, at + 1);
     if bytes.get(at) == Some(&b'}') {
-        return (skip_ws(bytes, at + 1) == bytes.len()).then_some(());
+        return (skip_ws(bytes, at + 1) == bytes.len()).then_some(None);
     }
     loop {
         let (key, after_key) = scan_str(text, at)?;
@@ -114,27 +241,36 @@ fn scan_object<'a>(text: &'a str, line: &mut Line<'a>) -> Option<()> {
             return None;
         }
         at = skip_ws(bytes, at + 1);
+        let slot = Slot::of(key);
         let value = match bytes.get(at)? {
             b'"' => {
                 let (value, after_value) = scan_str(text, at)?;
+                listed = match (listed, slot) {
+                    (Some(n), Some(slot)) if n < SHAPE_VALUES => {
+                        values[n] = (slot, at + 1, after_value - 1);
+                        Some(n + 1)
+                    }
+                    _ => None,
+                };
                 at = after_value;
                 Field::Text(Cow::Borrowed(value))
             }
             b'n' if bytes[at..].starts_with(b"null") => {
+                listed = None;
                 at += 4;
                 Field::Absent
             }
             _ => return None,
         };
-        match line.slot(key) {
+        match slot {
             // A repeated key: the last value wins, as in serde_json and most JSON readers.
-            Some(slot) => *slot = value,
+            Some(slot) => *line.field(slot) = value,
             None => line.unknown.push(Cow::Borrowed(key)),
         }
         at = skip_ws(bytes, at);
         match bytes.get(at)? {
             b',' => at = skip_ws(bytes, at + 1),
-            b'}' => return (skip_ws(bytes, at + 1) == bytes.len()).then_some(()),
+            b'}' => return (skip_ws(bytes, at + 1) == bytes.len()).then_some(listed),
             _ => return None,
         }
     }
@@ -377,7 +513,7 @@ mod tests {
     fn scan_flat(raw: &[u8]) -> Option<Line<'_>> {
         let text = std::str::from_utf8(raw).ok()?;
         let mut line = Line::default();
-        super::scan_flat(text, &mut line).then_some(line)
+        super::scan_flat(text, &mut line, None).then_some(line)
     }
 
     fn via_serde(raw: &[u8]) -> Result<Line<'_>, LineError> {
@@ -466,6 +602,75 @@ mod tests {
             );
             let fast = scan_flat(raw.as_bytes()).unwrap_or_else(|| panic!("scanned: {raw}"));
             assert_eq!(Ok(&fast), via_serde(raw.as_bytes()).as_ref(), "{raw}");
+        }
+    }
+
+    /// A line read with a layout learned from `first`, and the same line read without one.
+    fn with_and_without_shape<'a>(first: &str, raw: &'a str) -> [Result<Line<'a>, LineError>; 2] {
+        let mut shape = Shape::default();
+        let mut line = Line::default();
+        parse_line(Ok(first), &mut line, &mut shape).expect("the first line is an object");
+        let read = |shape: &mut Shape| {
+            let mut line = Line::default();
+            parse_line(Ok(raw), &mut line, shape).map(|()| line)
+        };
+        [read(&mut shape), read(&mut Shape::default())]
+    }
+
+    #[test]
+    fn a_learned_layout_reads_lines_like_the_full_scan() {
+        let first = r#"{"country": "CHL", "documentType": "RUT", "documentNumber": "1-9"}"#;
+        let mut shape = Shape::default();
+        parse_line(Ok(first), &mut Line::default(), &mut shape).unwrap();
+        assert_eq!(shape.slots.len(), 3, "{shape:?}");
+        for raw in [
+            r#"{"country": "MEX", "documentType": "RFC", "documentNumber": "GODE561231GR8"}"#,
+            r#"{"country": "", "documentType": "RUT", "documentNumber": ""}"#,
+            r#"{"country": "CHL", "documentType": "RUT", "documentNumber": "1-9", "x": "y"}"#,
+            r#"{"country": "CHL", "documentType": "RUT", "documentNumber": "1\"-9"}"#,
+            r#"{"country": "CHL", "documentType": "RUT", "documentNumber": "1-9"} "#,
+            r#"{"country": "CHL", "documentType": "RUT", "documentNumber": null}"#,
+            r#"{"country":"CHL","documentType":"RUT","documentNumber":"1-9"}"#,
+            r#"{"country": "C"HL", "documentType": "RUT", "documentNumber": "1-9"}"#,
+            r#"{"country": "CHL", "documentType": "RUT", "documentNumber": "1-9""#,
+        ] {
+            let [with, without] = with_and_without_shape(first, raw);
+            assert_eq!(with, without, "{raw}");
+        }
+        // Lines with a value that is not a string of a known field give no layout.
+        for raw in [
+            r#"{"country": "CHL", "x": "y"}"#,
+            r#"{"country": null}"#,
+            r#"{"country": "CHL", "documentType": 5}"#,
+        ] {
+            let mut shape = Shape::default();
+            let _ = parse_line(Ok(raw), &mut Line::default(), &mut shape);
+            assert!(shape.slots.is_empty(), "{raw}: {shape:?}");
+        }
+    }
+
+    proptest! {
+        /// Lines of one layout with any values (some with escapes, quotes or control
+        /// characters, which the layout must not take): read with the layout learned from the
+        /// first, each reads exactly as it does without it.
+        #[test]
+        fn a_learned_layout_never_changes_what_a_line_says(
+            keys in prop::collection::vec(prop::sample::select(vec!["country", "type", "documentType", "documentNumber", "phone", "email", "x"]), 1..5),
+            ws in prop::sample::select(vec!["", " ", "\t"]),
+            first in prop::collection::vec("[a-z0-9 .-]{0,6}", 5),
+            second in prop::collection::vec("[a-z0-9 .@\"\\\\\t\u{e9}-]{0,6}", 5),
+        ) {
+            let line = |values: &[String]| {
+                let members: Vec<String> = keys
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| format!("\"{k}\"{ws}:{ws}\"{v}\""))
+                    .collect();
+                format!("{{{ws}{}{ws}}}", members.join(&format!(",{ws}")))
+            };
+            let (first, second) = (line(&first), line(&second));
+            let [with, without] = with_and_without_shape(&first, &second);
+            prop_assert_eq!(with, without, "{} then {}", first, second);
         }
     }
 
