@@ -776,7 +776,8 @@ pub(crate) type DetailKey = (&'static str, &'static str, &'static str, &'static 
 /// lookup takes neither a lock nor a hash of the texts.
 pub(crate) fn fixed_detail(key: DetailKey, build: impl FnOnce() -> String) -> Cow<'static, str> {
     const SLOTS: usize = 64;
-    type Slot = Option<([usize; 8], &'static str)>;
+    type Key = [(usize, usize); 4];
+    type Slot = Option<(Key, &'static str)>;
     static ALL: LazyLock<Mutex<HashMap<DetailKey, &'static str>>> = LazyLock::new(Mutex::default);
     thread_local! {
         static CACHE: RefCell<[Slot; SLOTS]> = const { RefCell::new([None; SLOTS]) };
@@ -785,19 +786,12 @@ pub(crate) fn fixed_detail(key: DetailKey, build: impl FnOnce() -> String) -> Co
     // different addresses only miss the cache and are found in the map.)
     let (rule, what, extra, lens) = key;
     let address = [
-        rule.as_ptr() as usize,
-        rule.len(),
-        what.as_ptr() as usize,
-        what.len(),
-        extra.as_ptr() as usize,
-        extra.len(),
-        lens.as_ptr() as usize,
-        lens.len(),
+        crate::address::of(rule.as_bytes()),
+        crate::address::of(what.as_bytes()),
+        crate::address::of(extra.as_bytes()),
+        crate::address::of(lens),
     ];
-    let mix = address.iter().fold(0u64, |h, &a| {
-        (h ^ a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    });
-    let slot = (mix >> 58) as usize % SLOTS;
+    let slot = crate::address::slot(&address, SLOTS);
     let text = CACHE.with_borrow_mut(|cache| match cache[slot] {
         Some((cached, text)) if cached == address => text,
         _ => {

@@ -1,6 +1,7 @@
 //! Padron's domain: the identity model and every validator.
 //! No IO, no HTTP, no SQL, no JSON: values here are parsed once at the edge and stay canonical.
 
+pub mod address;
 pub mod country;
 pub mod currency;
 pub mod document;

@@ -18,7 +18,7 @@ use std::thread;
 
 use padron_domain::{
     Checked, Country, DocumentNumber, DocumentType, EmailAddress, IdentityKind, Issue, PhoneNumber,
-    ValidationLevel, check_document_type,
+    ValidationLevel, address, check_document_type,
 };
 
 use json::{Field, Line, LineError};
@@ -492,9 +492,12 @@ fn write_problems(out: &mut Vec<u8>, problems: &[Problem], rendered: &mut Render
 /// far cheaper than writing and escaping three strings. A small table indexed by the texts'
 /// addresses (they are `'static`, so an address and length name one text for good); a piece
 /// that meets another in its slot is simply written again.
+/// The [`address`] of each of a rendered piece's three texts.
+type RenderedKey = [(usize, usize); 3];
+
 #[derive(Debug)]
 struct Rendered {
-    slots: Vec<Option<([usize; 6], Vec<u8>)>>,
+    slots: Vec<Option<(RenderedKey, Vec<u8>)>>,
 }
 
 impl Default for Rendered {
@@ -515,19 +518,8 @@ impl Rendered {
         texts: [&'static str; 3],
         write: impl FnOnce(&mut Vec<u8>),
     ) {
-        let [a, b, c] = texts;
-        let key = [
-            a.as_ptr() as usize,
-            a.len(),
-            b.as_ptr() as usize,
-            b.len(),
-            c.as_ptr() as usize,
-            c.len(),
-        ];
-        let mix = key.iter().fold(0u64, |h, &k| {
-            (h ^ k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        });
-        let slot = &mut self.slots[(mix >> 58) as usize % Self::SLOTS];
+        let key = texts.map(|t| address::of(t.as_bytes()));
+        let slot = &mut self.slots[address::slot(&key, Self::SLOTS)];
         match slot {
             Some((cached, json)) if *cached == key => out.extend_from_slice(json),
             _ => {
