@@ -34,13 +34,34 @@ pub(crate) const IDENTITY_COLUMNS: &str = "id, kind, name, email, phone, country
 /// How many columns [`IDENTITY_COLUMNS`] names.
 pub(crate) const IDENTITY_COLUMN_COUNT: usize = 14;
 
-/// An identity row followed by its children as one JSON text column (the backend's
-/// `CHILDREN_JSON`): `[[id, name, email, linkedAt], …]`, `[]` or NULL without children.
-/// One statement instead of two per read: on SQLite every statement is a round trip to the
-/// connection's worker thread, and those thread hand-offs were most of a get-by-id's cost.
+/// An identity row followed by its children, as the backend's `CHILDREN_COLUMNS` select them
+/// (each backend reads them in its `FromRow`). One statement instead of two per read: on SQLite
+/// every statement is a round trip to the connection's worker thread, and those thread
+/// hand-offs were most of a get-by-id's cost.
 pub(crate) struct IdentityWithChildrenRow {
     pub row: IdentityRow,
-    pub children: Option<String>,
+    pub children: ChildrenColumns,
+}
+
+/// The children of one read, as its backend hands them over, in no particular order.
+pub(crate) enum ChildrenColumns {
+    /// SQLite: one JSON text column, `[[id, name, email, linkedAt], …]`; `[]` or NULL without
+    /// children.
+    Json(Option<String>),
+    /// PostgreSQL: read from its array columns (`postgres.rs`).
+    Links(Vec<Link>),
+}
+
+/// One link of a JSON children column. The id is borrowed: hex is never escaped.
+#[derive(serde::Deserialize)]
+struct JsonLink<'a>(&'a str, String, Option<String>, i64);
+
+/// One link as read, before it is put in link order.
+pub(crate) struct Link {
+    pub linked_at: i64,
+    pub id: IdentityId,
+    pub name: String,
+    pub email: Option<String>,
 }
 
 impl IdentityWithChildrenRow {
@@ -48,27 +69,37 @@ impl IdentityWithChildrenRow {
     /// here rather than in SQL: cheaper than the database's sort for large sets, and the same
     /// on both backends.
     pub(crate) fn into_identity(self) -> Result<Identity, StoreError> {
-        let children = match self.children.as_deref() {
-            None | Some("[]") => Vec::new(),
-            Some(json) => {
-                let mut links: Vec<(String, String, Option<String>, i64)> =
-                    serde_json::from_str(json).map_err(|e| {
-                        StoreError::Corrupt(format!("children of {}: {e}", self.row.id))
-                    })?;
-                links.sort_unstable_by(|a, b| (a.3, &a.0).cmp(&(b.3, &b.0)));
-                links
+        let mut links: Vec<Link> = match self.children {
+            ChildrenColumns::Links(links) => links,
+            ChildrenColumns::Json(None) => Vec::new(),
+            ChildrenColumns::Json(Some(ref json)) if json == "[]" => Vec::new(),
+            ChildrenColumns::Json(Some(ref json)) => {
+                let parsed: Vec<JsonLink<'_>> = serde_json::from_str(json).map_err(|e| {
+                    StoreError::Corrupt(format!("children of {}: {e}", self.row.id))
+                })?;
+                parsed
                     .into_iter()
-                    .map(|(child_id, name, email, _)| {
-                        ChildRow {
-                            child_id,
+                    .map(|JsonLink(id, name, email, linked_at)| {
+                        Ok(Link {
+                            linked_at,
+                            id: parse_id(id)?,
                             name,
                             email,
-                        }
-                        .summary()
+                        })
                     })
-                    .collect::<Result<_, _>>()?
+                    .collect::<Result<_, StoreError>>()?
             }
         };
+        // Ids order as their hex text does (both big-endian).
+        links.sort_unstable_by_key(|link| (link.linked_at, link.id));
+        let children = links
+            .into_iter()
+            .map(|link| ChildSummary {
+                id: link.id,
+                name: link.name,
+                email: link.email.map(EmailAddress::from_canonical),
+            })
+            .collect();
         self.row.into_identity(children)
     }
 }
@@ -80,17 +111,18 @@ pub(crate) struct ChildRow {
     pub email: Option<String>,
 }
 
-// Rows are read by position, in the order of the select lists above: `#[derive(FromRow)]` looks
-// each column up by name, a hash-map lookup per column and row that showed in list profiles.
-impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for IdentityWithChildrenRow
-where
-    usize: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        let identity = IdentityRow {
+impl IdentityRow {
+    /// Reads the identity's columns, the first [`IDENTITY_COLUMN_COUNT`] of `row`. By
+    /// position: `#[derive(FromRow)]` looks each column up by name, a hash-map lookup per
+    /// column and row that showed in list profiles.
+    pub(crate) fn from_columns<'r, R: sqlx::Row>(row: &'r R) -> Result<Self, sqlx::Error>
+    where
+        usize: sqlx::ColumnIndex<R>,
+        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(IdentityRow {
             id: row.try_get(0)?,
             kind: row.try_get(1)?,
             name: row.try_get(2)?,
@@ -105,11 +137,6 @@ where
             created_at: row.try_get(11)?,
             updated_at: row.try_get(12)?,
             version: row.try_get(13)?,
-        };
-        Ok(IdentityWithChildrenRow {
-            row: identity,
-            // Right after the identity's columns.
-            children: row.try_get(IDENTITY_COLUMN_COUNT)?,
         })
     }
 }
@@ -271,8 +298,11 @@ pub(crate) fn id_strings(ids: &[IdentityId]) -> Vec<String> {
 }
 
 /// Expands the [`crate::Store`] implementation for one backend type. The type must provide
-/// `reader()`, `writer()`, `begin_write()`, `lock_links(tx, tenant)`, `unique_rule(err)` and the row-lock
-/// suffixes `FOR_SHARE` / `FOR_UPDATE`.
+/// `reader()`, `writer()`, `begin_write()`, `lock_links(tx, tenant)`, `unique_rule(err)`, the row-lock
+/// suffixes `FOR_SHARE` / `FOR_UPDATE`, `BY_CHILD` (what follows `identity_children` in a
+/// statement that finds links by child), the children's select-list part `CHILDREN_COLUMNS` and
+/// its FROM-clause part `CHILDREN_FROM` (both about the identity aliased `i`), and a
+/// `FromRow` for [`IdentityWithChildrenRow`] on its row type.
 macro_rules! impl_store {
     ($store:ty, $db:ty, $name:literal) => {
         #[async_trait::async_trait]
@@ -481,9 +511,10 @@ macro_rules! impl_store {
                 limit: u32,
             ) -> Result<Vec<padron_domain::Identity>, $crate::StoreError> {
                 let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "select {}, {} from identities i where i.client_id = ",
+                    "select {}, {} from identities i{} where i.client_id = ",
                     $crate::backend::IDENTITY_COLUMNS,
-                    Self::CHILDREN_JSON
+                    Self::CHILDREN_COLUMNS,
+                    Self::CHILDREN_FROM,
                 ));
                 q.push_bind(&tenant.client_id);
                 q.push(" and i.environment = ").push_bind(tenant.environment.as_str());
@@ -576,6 +607,25 @@ macro_rules! impl_store {
                     if let Err(err) = updated {
                         drop(tx);
                         return Err(self.duplicate_or(err, tenant, current.kind, fields).await);
+                    }
+                    // Its parents show its name and email from their link rows, kept in step here,
+                    // in the same transaction. On PostgreSQL this runs under the identity's row
+                    // lock: a link added concurrently read the child under a share lock, so it
+                    // either waited for this transaction (and read the new values) or committed
+                    // before the lock was granted (and this later statement updates it too).
+                    if fields.name != current.fields.name || fields.email != current.fields.email {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "update identity_children{} set child_name = $1, child_email = $2 \
+                             where client_id = $3 and environment = $4 and child_id = $5",
+                            Self::BY_CHILD
+                        )))
+                        .bind(&fields.name)
+                        .bind(&cols.email)
+                        .bind(&tenant.client_id)
+                        .bind(tenant.environment.as_str())
+                        .bind(&id_hex)
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     if let Some(children) = &change.children {
                         let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
@@ -1006,10 +1056,11 @@ macro_rules! impl_store {
                 // a `&'static str` is also the one query text sqlx takes without copying it.
                 static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
                 let sql: &'static str = SQL.get_or_init(|| format!(
-                    "select {}, {} from identities i where i.client_id = $1 and i.environment = $2 \
+                    "select {}, {} from identities i{} where i.client_id = $1 and i.environment = $2 \
                      and i.id = $3 and i.deleted_at is null",
                     $crate::backend::IDENTITY_COLUMNS,
-                    Self::CHILDREN_JSON,
+                    Self::CHILDREN_COLUMNS,
+                    Self::CHILDREN_FROM,
                 ));
                 let row: Option<$crate::backend::IdentityWithChildrenRow> = sqlx::query_as(sql)
                 .bind(&tenant.client_id)
@@ -1076,6 +1127,9 @@ macro_rules! impl_store {
             }
 
             /// Links `children` under `parent`, skipping existing links; returns how many were new.
+            /// Each link keeps the child's name and email, as its parent's `children` shows them
+            /// (kept in step by `modify_identity`); `children` comes from
+            /// [`Self::live_children`], which read them under a share lock.
             async fn insert_links(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 tenant: &$crate::Tenant,
@@ -1087,14 +1141,16 @@ macro_rules! impl_store {
                 // `linked_at` grows with the position so that children keep the order given.
                 for (pos, child) in children.iter().enumerate() {
                     added += sqlx::query(
-                        "insert into identity_children (client_id, environment, parent_id, child_id, linked_at) \
-                         values ($1, $2, $3, $4, $5) on conflict do nothing",
+                        "insert into identity_children (client_id, environment, parent_id, child_id, linked_at, \
+                         child_name, child_email) values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing",
                     )
                     .bind(&tenant.client_id)
                     .bind(tenant.environment.as_str())
                     .bind(parent)
                     .bind(child.id.to_hex())
                     .bind(now.saturating_mul(1000).saturating_add(pos as i64))
+                    .bind(&child.name)
+                    .bind(child.email.as_ref().map(|e| e.as_str()))
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();

@@ -19,6 +19,9 @@ crate::on_both_backends!(
     concurrent_replace_add_and_delete_of_children_never_fail,
     a_patch_naming_the_current_children_with_repeats_changes_nothing,
     every_answer_shows_the_children_of_its_own_version,
+    a_childs_new_name_and_email_show_in_each_of_its_parents,
+    a_deleted_child_leaves_each_of_its_parents_and_its_links_go_with_it,
+    concurrent_renames_and_links_leave_every_parent_showing_the_childs_last_name,
 );
 
 /// Each link added bumps the parent's version by one and adds one child, so any answer for the
@@ -57,6 +60,227 @@ async fn every_answer_shows_the_children_of_its_own_version(app: &TestApp) {
     }
     let last = sandbox.get(&org_path).await;
     assert_eq!(last.expect(200)["version"], 13);
+}
+
+/// Parents show each child's name and email from their link rows: every change of those two
+/// fields must reach every parent, and nothing else may touch them.
+async fn a_childs_new_name_and_email_show_in_each_of_its_parents(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org1 = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org2 = sandbox
+        .create(with(
+            organization(),
+            json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
+        ))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = new_user(&sandbox, 1).await;
+    let b = new_user(&sandbox, 2).await;
+    let c = new_user(&sandbox, 3).await;
+    for org in [&org1, &org2] {
+        sandbox
+            .post(&format!("/identities/{org}/children"), json!([a, b]))
+            .await
+            .expect(200);
+    }
+    // `c` is `a`'s own child: a renamed parent's children stay as they are.
+    sandbox
+        .post(&format!("/identities/{a}/children"), json!([c]))
+        .await
+        .expect(200);
+    let children = |name_a: &str, email_a: Value| {
+        json!([
+            {"id": a, "name": name_a, "email": email_a},
+            {"id": b, "name": "User 2", "email": "child2@example.com"}
+        ])
+    };
+    let a_path = format!("/identities/{a}");
+    let renamed = sandbox
+        .patch(
+            &a_path,
+            json!({"name": "Ana", "email": "Ana.New@Example.com"}),
+        )
+        .await;
+    let stored_email = renamed.expect(200)["email"].clone();
+    assert_eq!(renamed.body["children"][0]["id"], c.as_str());
+    for org in [&org1, &org2] {
+        let got = sandbox.get(&format!("/identities/{org}")).await;
+        assert_eq!(
+            got.expect(200)["children"],
+            children("Ana", stored_email.clone()),
+            "{org}"
+        );
+        let listed = sandbox.get(&format!("/identities?parentId={org}")).await;
+        let page = listed.expect(200)["data"].clone();
+        assert_eq!(page[0]["name"], "Ana");
+        assert_eq!(page[0]["email"], stored_email);
+    }
+    // A change of other fields leaves the links as they are; the email removed is gone too.
+    sandbox
+        .patch(&a_path, json!({"nickname": "ana"}))
+        .await
+        .expect(200);
+    let got = sandbox.get(&format!("/identities/{org1}")).await;
+    assert_eq!(
+        got.expect(200)["children"],
+        children("Ana", stored_email.clone())
+    );
+    sandbox
+        .patch(&a_path, json!({"email": null}))
+        .await
+        .expect(200);
+    for org in [&org1, &org2] {
+        let got = sandbox.get(&format!("/identities/{org}")).await;
+        assert_eq!(
+            got.expect(200)["children"],
+            children("Ana", Value::Null),
+            "{org}"
+        );
+    }
+    // A rename refused (a duplicate) changes no parent either.
+    let dup = sandbox
+        .patch(
+            &a_path,
+            json!({"name": "Refused", "email": "child2@example.com"}),
+        )
+        .await;
+    dup.expect_error(409, "13");
+    let got = sandbox.get(&format!("/identities/{org2}")).await;
+    assert_eq!(got.expect(200)["children"], children("Ana", Value::Null));
+    // The parent's answer to a PATCH that also replaces its children shows the new names.
+    sandbox
+        .patch(&format!("/identities/{b}"), json!({"name": "Bea"}))
+        .await
+        .expect(200);
+    let got = sandbox
+        .patch(&format!("/identities/{org1}"), json!({"children": [b, a]}))
+        .await;
+    assert_eq!(
+        got.expect(200)["children"],
+        json!([
+            {"id": b, "name": "Bea", "email": "child2@example.com"},
+            {"id": a, "name": "Ana", "email": null}
+        ])
+    );
+}
+
+/// A deleted identity is removed from every parent's `children` (spec §6.6), and no link row
+/// names it any more, as parent or as child.
+async fn a_deleted_child_leaves_each_of_its_parents_and_its_links_go_with_it(app: &TestApp) {
+    let sandbox = app.sandbox().await;
+    let org1 = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org2 = sandbox
+        .create(with(
+            organization(),
+            json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
+        ))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = new_user(&sandbox, 1).await;
+    let b = new_user(&sandbox, 2).await;
+    let c = new_user(&sandbox, 3).await;
+    for org in [&org1, &org2] {
+        sandbox
+            .post(&format!("/identities/{org}/children"), json!([a, b]))
+            .await
+            .expect(200);
+    }
+    sandbox
+        .post(&format!("/identities/{a}/children"), json!([c]))
+        .await
+        .expect(200);
+    assert_eq!(
+        sandbox
+            .delete(&format!("/identities/{a}"))
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    for org in [&org1, &org2] {
+        let got = sandbox.get(&format!("/identities/{org}")).await;
+        let got = got.expect(200);
+        assert_eq!(
+            got["children"],
+            json!([{"id": b, "name": "User 2", "email": "child2@example.com"}])
+        );
+        // The parent's representation changed: so did its version (2 after the link, 3 now).
+        assert_eq!(got["version"], 3);
+    }
+    let links = app
+        .count_sql(&format!(
+            "select count(*) from identity_children where parent_id = '{a}' or child_id = '{a}'"
+        ))
+        .await;
+    assert_eq!(links, 0);
+    // Its former child lives on, parentless.
+    let got = sandbox.get(&format!("/identities/{c}")).await;
+    assert_eq!(got.expect(200)["name"], "User 3");
+}
+
+/// A link copies the child's name and email into the link row while renames of the child run:
+/// whichever commits first, every parent ends up showing the name the child has.
+async fn concurrent_renames_and_links_leave_every_parent_showing_the_childs_last_name(
+    app: &TestApp,
+) {
+    let sandbox = app.sandbox().await;
+    let org1 = sandbox.create(organization()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org2 = sandbox
+        .create(with(
+            organization(),
+            json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
+        ))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for round in 0..8 {
+        let child = new_user(&sandbox, round).await;
+        let (child_path, link_path, org2_path) = (
+            format!("/identities/{child}"),
+            format!("/identities/{org1}/children"),
+            format!("/identities/{org2}"),
+        );
+        let (link1, link2, rename1, rename2) = tokio::join!(
+            sandbox.post(&link_path, json!([child])),
+            sandbox.patch(&org2_path, json!({"children": [child]})),
+            sandbox.patch(
+                &child_path,
+                json!({"name": format!("First {round}"), "email": format!("first{round}@example.com")})
+            ),
+            sandbox.patch(
+                &child_path,
+                json!({"name": format!("Second {round}"), "email": format!("second{round}@example.com")})
+            ),
+        );
+        for answer in [&link1, &link2, &rename1, &rename2] {
+            answer.expect(200);
+        }
+        let own = sandbox.get(&child_path).await;
+        let own = own.expect(200);
+        let shown = json!({"id": child, "name": own["name"], "email": own["email"]});
+        for org in [&org1, &org2] {
+            let got = sandbox.get(&format!("/identities/{org}")).await;
+            let kids = got.expect(200)["children"].as_array().unwrap().clone();
+            assert!(
+                kids.contains(&shown),
+                "round {round}: {org} shows {kids:?}, the child is {shown}"
+            );
+        }
+    }
 }
 
 async fn new_user(caller: &Caller<'_>, n: u32) -> String {
