@@ -1,19 +1,23 @@
 //! `padron validate --batch`: JSON lines on stdin, one JSON verdict line on stdout per input
 //! line, in order. A bad line is answered, never fatal.
 //!
-//! The work is a small pipeline: one thread reads stdin into chunks of whole lines, a few
-//! workers (one per core) check a chunk each and write its answers into a buffer, and the
-//! calling thread writes those buffers out in input order. Every queue between them is bounded
-//! and every chunk is at most [`CHUNK`] plus one line, so memory stays flat however many lines
-//! come. Lines are read and answered by [`json`].
+//! A few workers (one per core) share the input and the output and take turns with each: a
+//! worker reads the next block of whole lines from stdin (a numbered chunk), checks it into a
+//! buffer of answers without holding anything, then writes those answers out if theirs is the
+//! chunk due next, with any later ones that were already done, or else leaves them for the
+//! worker of the chunk due. No thread only moves data for another, so a chunk is read, checked
+//! and written by one thread, with no hand-over to wait for when the machine is busy. Every
+//! chunk is at most one read plus one line, and a worker that finds [`WINDOW`] answers
+//! waiting waits for them to go out, so memory stays flat however many lines come. Lines are
+//! read and answered by [`json`].
 
 mod json;
 
 use std::borrow::Cow;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
 use padron_domain::{
@@ -28,30 +32,24 @@ use json::{Field, Line, LineError};
 /// which keeps memory bounded even for input without newlines.
 pub const MAX_LINE: usize = 64 * 1024;
 
-/// Size of one read from stdin: a million short lines cost about a thousand system calls.
+/// Size of one read from stdin: a million short lines cost about a thousand system calls. The
+/// whole lines of one read (about 400 of the usual shape) make a chunk, so that what has been
+/// read is answered before the next read, which may block on a pipe.
 const IO_BUFFER: usize = 32 * 1024;
 
-/// A chunk is handed to a worker once it holds this many bytes of whole lines (about 400 lines
-/// of the usual shape), or earlier when the next read may block. A chunk is at most one read
-/// plus one unfinished line larger than this.
-const CHUNK: usize = 32 * 1024;
-
-/// Room for a chunk: whole lines up to [`CHUNK`], then one more read. Allocated at this size
-/// so that it never grows while lines are appended (a chunk only outgrows it with a line
-/// longer than a read): growing a buffer of this size means remapping memory, which all the
-/// threads' CPUs must be told about.
-const CHUNK_CAPACITY: usize = CHUNK + IO_BUFFER;
+/// Room for a chunk: the unfinished line carried over from the previous read, then one read.
+/// Allocated at this size so that it never grows (only a line longer than a read makes it):
+/// growing a buffer of this size means remapping memory, which all the threads' CPUs must be
+/// told about.
+const CHUNK_CAPACITY: usize = 2 * IO_BUFFER;
 
 /// Room for the answers to a chunk, for the same reason: answers run two to four times the size
 /// of the lines they answer.
 const ANSWERS_CAPACITY: usize = 4 * CHUNK_CAPACITY;
 
-/// Chunks waiting for each worker, and answers waiting for the writer, per worker.
-const QUEUE: usize = 1;
-
-/// Used buffers kept for reuse, per worker: enough for every buffer a worker can have in
-/// flight, so that after the first few chunks none is allocated.
-const SPARES: usize = QUEUE + 2;
+/// Answers waiting for an earlier chunk's, per worker, before the worker that left the last of
+/// them waits for them to be written: the bound on memory when one chunk is slow to check.
+const WINDOW: usize = 2;
 
 /// The default number of workers: one per core, at most 8.
 pub fn default_jobs() -> NonZeroUsize {
@@ -64,10 +62,9 @@ pub fn default_jobs() -> NonZeroUsize {
 pub fn run(level: ValidationLevel, jobs: NonZeroUsize) -> ExitCode {
     // No extra buffering: answers come in blocks of whole lines, which stdout's line buffer
     // passes straight to one `write`.
-    let mut output = io::stdout().lock();
-    match process(io::stdin(), &mut output, level, jobs) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+    match process(io::stdin(), io::stdout(), level, jobs) {
+        Ok((true, _)) => ExitCode::SUCCESS,
+        Ok((false, _)) => ExitCode::from(1),
         // The reader went away (`… | head`): nobody is left to tell.
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(2),
         Err(err) => {
@@ -85,25 +82,24 @@ struct Chunk {
     too_long: Vec<usize>,
 }
 
-/// The answers to one chunk, and whether every line in it was valid.
-struct Answers {
-    data: Vec<u8>,
-    all_valid: bool,
-}
-
 /// Checks every line of `input`, writing one verdict line per input line to `output`, in order.
-/// Returns whether every line was valid; `Err` only when reading or writing fails.
+/// Returns whether every line was valid, and `output`; `Err` only when reading or writing fails.
 ///
-/// Output is flushed whenever the writer would otherwise wait, so a program that feeds lines
-/// through a pipe and waits for their answers gets them, while a file is still read and written
-/// in large blocks. On a write failure this returns at once: the reader and worker threads are
-/// left to stop on their own when they next hand over work (or with the process).
-pub fn process<R: Read + Send + 'static>(
+/// The answers to each read are written (and `output` flushed) as soon as they and those before
+/// them are checked, so a program that feeds lines through a pipe and waits for their answers
+/// gets them, while a file is still read and written in large blocks. On a write failure this
+/// returns at once; so does a worker's panic, which goes on in the caller. A worker waiting for
+/// input on an idle pipe is then left to stop on its own (or with the process).
+pub fn process<R, W>(
     input: R,
-    output: &mut impl Write,
+    output: W,
     level: ValidationLevel,
     jobs: NonZeroUsize,
-) -> io::Result<bool> {
+) -> io::Result<(bool, W)>
+where
+    R: Read + Send + 'static,
+    W: Write + Send + 'static,
+{
     process_with(input, output, level, jobs, check_line)
 }
 
@@ -113,235 +109,365 @@ type LineInput<'a> = Result<&'a str, &'a [u8]>;
 /// How one line is checked: [`check_line`], or a stand-in in tests.
 type Check = fn(LineInput<'_>, ValidationLevel, &mut Verdict);
 
+/// What the workers share: the input, which one of them reads at a time, and the output with
+/// the answers waiting for it. A worker never holds both locks.
+struct Shared<R, W> {
+    input: Mutex<Input<R>>,
+    output: Mutex<Output<W>>,
+    /// Told whenever answers are written, a worker ends or the run fails: wakes workers waiting
+    /// for room and the caller waiting for the end.
+    changed: Condvar,
+    jobs: usize,
+}
+
 /// [`process`] with the line check given.
-fn process_with<R: Read + Send + 'static>(
+fn process_with<R, W>(
     input: R,
-    output: &mut impl Write,
+    output: W,
     level: ValidationLevel,
     jobs: NonZeroUsize,
     check: Check,
-) -> io::Result<bool> {
-    let mut to_workers = Vec::with_capacity(jobs.get());
-    let mut from_workers = Vec::with_capacity(jobs.get());
-    let mut spare_outputs = Vec::with_capacity(jobs.get());
-    let mut workers = Vec::with_capacity(jobs.get());
-    // Buffers go back where they came from once used (read chunks to the reader, written
-    // answers to their worker), so a run works in the same few pages of memory instead of
-    // having fresh ones mapped and zeroed by the kernel for every chunk.
-    let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(SPARES * jobs.get());
-    for _ in 0..jobs.get() {
-        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(QUEUE);
-        let (answer_tx, answer_rx) = mpsc::sync_channel::<Answers>(QUEUE);
-        let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<u8>>(SPARES);
-        let used = free_tx.clone();
-        workers.push(thread::spawn(move || {
-            check_chunks(&chunk_rx, &answer_tx, &spare_rx, &used, level, check)
-        }));
-        to_workers.push(chunk_tx);
-        from_workers.push(answer_rx);
-        spare_outputs.push(spare_tx);
+) -> io::Result<(bool, W)>
+where
+    R: Read + Send + 'static,
+    W: Write + Send + 'static,
+{
+    let jobs = jobs.get();
+    let shared = Arc::new(Shared {
+        input: Mutex::new(Input::new(input)),
+        output: Mutex::new(Output {
+            writer: Some(output),
+            next: 0,
+            waiting: Vec::with_capacity(jobs * WINDOW),
+            spares: Vec::new(),
+            all_valid: true,
+            ended: 0,
+            error: None,
+            failed: None,
+        }),
+        changed: Condvar::new(),
+        jobs,
+    });
+    let workers: Vec<_> = (0..jobs)
+        .map(|index| {
+            let shared = Arc::clone(&shared);
+            thread::spawn(move || work(&shared, index, level, check))
+        })
+        .collect();
+    let mut output = lock(&shared.output);
+    while output.ended < jobs && output.error.is_none() && output.failed.is_none() {
+        output = shared
+            .changed
+            .wait(output)
+            .unwrap_or_else(PoisonError::into_inner);
     }
-    drop(free_tx);
-    let reader = thread::spawn(move || read_chunks(input, &to_workers, &free_rx));
-    let mut all_valid = true;
-    // Chunk n went to worker n % jobs, so taking answers round-robin restores the input order.
-    // The first worker found finished has answered everything the reader sent (or panicked).
-    let mut ended = 0;
-    for n in 0.. {
-        ended = n % from_workers.len();
-        let from = &from_workers[ended];
-        let answers = match from.try_recv() {
-            Ok(answers) => answers,
-            Err(TryRecvError::Disconnected) => break,
-            Err(TryRecvError::Empty) => {
-                output.flush()?;
-                match from.recv() {
-                    Ok(answers) => answers,
-                    Err(mpsc::RecvError) => break,
-                }
-            }
-        };
-        all_valid &= answers.all_valid;
-        output.write_all(&answers.data)?;
-        // Full (or the worker is gone): the buffer is simply freed.
-        let _ = spare_outputs[ended].try_send(answers.data);
+    // A worker that panicked ends the run at once and its panic goes on (exit 101) instead of a
+    // run that looks complete. Only that worker is joined: another may be waiting for input on
+    // an idle pipe.
+    if let Some(index) = output.failed {
+        drop(output);
+        let panic = workers
+            .into_iter()
+            .nth(index)
+            .and_then(|worker| worker.join().err());
+        match panic {
+            Some(panic) => std::panic::resume_unwind(panic),
+            None => unreachable!("worker {index} failed without panicking"),
+        }
     }
-    output.flush()?;
-    // A worker that panicked ended the loop early, and the panic goes on (exit 101) instead of a
-    // run that looks complete. That worker is joined first: the others may still be waiting for
-    // chunks from a reader waiting for input on an idle pipe. Then hanging up on the others
-    // unblocks them and the reader.
-    let mut workers: Vec<_> = workers.into_iter().map(Some).collect();
-    if let Some(Err(panic)) = workers[ended].take().map(thread::JoinHandle::join) {
-        std::panic::resume_unwind(panic);
+    if let Some(err) = output.error.take() {
+        return Err(err);
     }
-    drop(from_workers);
-    for worker in workers.into_iter().flatten() {
+    let all_valid = output.all_valid;
+    let writer = output.writer.take();
+    drop(output);
+    // Every worker has ended, so this waits for nothing.
+    for worker in workers {
         if let Err(panic) = worker.join() {
             std::panic::resume_unwind(panic);
         }
     }
-    match reader.join() {
-        Ok(read) => read.map(|()| all_valid),
-        Err(panic) => std::panic::resume_unwind(panic),
+    if let Some(err) = lock(&shared.input).error.take() {
+        return Err(err);
+    }
+    match writer {
+        Some(writer) => Ok((all_valid, writer)),
+        None => unreachable!("the output is only taken here"),
     }
 }
 
-/// The reader thread: cuts `input` into chunks of whole lines and deals them to the workers in
-/// turn. Returns when the input ends (or a worker is gone, which only happens when the writer
-/// gave up).
-///
-/// It works on whole blocks, not lines: a block is appended to the chunk and only its last
-/// newline is looked for, so the reader costs next to nothing per line. The one line it must
-/// follow is an unfinished one that grows past [`MAX_LINE`]: that line is dropped while it is
-/// read and marked in `too_long`, which is what bounds memory on input without newlines.
-fn read_chunks<R: Read>(
-    input: R,
-    workers: &[SyncSender<Chunk>],
-    used: &Receiver<Vec<u8>>,
-) -> io::Result<()> {
-    let mut input = BufReader::with_capacity(IO_BUFFER, input);
-    let mut sent = 0usize;
+/// Locks a mutex whatever a panicking worker left in it: used where the only thing read is
+/// whether the run failed.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The input and how far it has been cut into chunks.
+struct Input<R> {
+    reader: R,
+    /// The start of an unfinished line, carried into the next chunk.
+    carry: Vec<u8>,
+    /// Discarding the rest of a line that already proved too long.
+    skipping: bool,
+    /// The input ended (or failed): there are no more chunks.
+    ended: bool,
+    /// Why reading failed; the lines read before are still answered.
+    error: Option<io::Error>,
+    /// The number of the next chunk.
+    next: u64,
+}
+
+impl<R: Read> Input<R> {
+    fn new(reader: R) -> Self {
+        Input {
+            reader,
+            carry: Vec::new(),
+            skipping: false,
+            ended: false,
+            error: None,
+            next: 0,
+        }
+    }
+
+    /// Reads the next chunk of whole lines into `chunk` and returns its number, or `None` when
+    /// the input is done. A chunk is what one read completes: it costs next to nothing per line,
+    /// as only the last newline of each read is looked for. The one line followed is an
+    /// unfinished one that grows past [`MAX_LINE`]: it is dropped while it is read and marked in
+    /// `too_long`, which is what bounds memory on input without newlines.
+    fn next_chunk(&mut self, chunk: &mut Chunk) -> Option<u64> {
+        chunk.data.clear();
+        chunk.too_long.clear();
+        if self.ended {
+            return None;
+        }
+        chunk.data.extend_from_slice(&self.carry);
+        self.carry.clear();
+        // `chunk.data[..complete]` holds whole lines; the rest is the start of an unfinished one
+        // (nothing while skipping).
+        let mut complete = 0;
+        loop {
+            let before = chunk.data.len();
+            chunk.data.resize(before + IO_BUFFER, 0);
+            let read = self.reader.read(&mut chunk.data[before..]);
+            chunk.data.truncate(before + *read.as_ref().unwrap_or(&0));
+            match read {
+                Ok(0) => {
+                    // The end: a last line without a newline still counts.
+                    if self.skipping {
+                        chunk.too_long.push(chunk.data.len());
+                        chunk.data.push(b'\n');
+                    } else if chunk.data.len() > complete {
+                        chunk.data.push(b'\n');
+                    }
+                    complete = chunk.data.len();
+                    self.ended = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    // The lines read so far are answered; the unfinished one is not.
+                    chunk.data.truncate(complete);
+                    self.error = Some(err);
+                    self.ended = true;
+                    break;
+                }
+            }
+            let mut scan = before;
+            if self.skipping {
+                let Some(end) = memchr::memchr(b'\n', &chunk.data[before..]) else {
+                    chunk.data.truncate(before);
+                    continue;
+                };
+                // The long line ends here: it stays as an empty line, marked.
+                chunk.too_long.push(before);
+                chunk.data.drain(before..before + end);
+                self.skipping = false;
+                complete = before + 1;
+                scan = complete;
+            }
+            if let Some(last) = memchr::memrchr(b'\n', &chunk.data[scan..]) {
+                complete = scan + last + 1;
+            }
+            if chunk.data.len() - complete > MAX_LINE {
+                chunk.data.truncate(complete);
+                self.skipping = true;
+            }
+            // The next read may block: every whole line read so far is answered first.
+            if complete > 0 {
+                break;
+            }
+        }
+        self.carry.extend_from_slice(&chunk.data[complete..]);
+        chunk.data.truncate(complete);
+        if chunk.data.is_empty() {
+            return None;
+        }
+        self.next += 1;
+        Some(self.next - 1)
+    }
+}
+
+/// The answers to one chunk, waiting for those of the chunks before it to be written.
+struct Answers {
+    chunk: u64,
+    data: Vec<u8>,
+    all_valid: bool,
+}
+
+/// The output and the answers waiting for it.
+struct Output<W> {
+    /// Taken back by [`process_with`] at the end.
+    writer: Option<W>,
+    /// The number of the chunk whose answers are written next.
+    next: u64,
+    waiting: Vec<Answers>,
+    /// Written answers' buffers, for reuse: after the first few chunks none is allocated.
+    spares: Vec<Vec<u8>>,
+    all_valid: bool,
+    /// Workers that have ended.
+    ended: usize,
+    /// Why writing failed: the run stops.
+    error: Option<io::Error>,
+    /// The worker that panicked: the run stops.
+    failed: Option<usize>,
+}
+
+impl<W: Write> Output<W> {
+    fn stopped(&self) -> bool {
+        self.error.is_some() || self.failed.is_some()
+    }
+
+    /// Writes `data` (the answers to chunk `next`), then every waiting chunk that follows in
+    /// order, and flushes.
+    fn write_from(&mut self, data: &[u8], all_valid: bool) -> io::Result<()> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        writer.write_all(data)?;
+        self.all_valid &= all_valid;
+        self.next += 1;
+        while let Some(i) = self.waiting.iter().position(|a| a.chunk == self.next) {
+            let answers = self.waiting.swap_remove(i);
+            writer.write_all(&answers.data)?;
+            self.all_valid &= answers.all_valid;
+            self.next += 1;
+            self.spares.push(answers.data);
+        }
+        writer.flush()
+    }
+}
+
+/// Marks the run failed if the worker it belongs to panics.
+struct PanicGuard<'a, R, W> {
+    shared: &'a Shared<R, W>,
+    index: usize,
+}
+
+impl<R, W> Drop for PanicGuard<'_, R, W> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            lock(&self.shared.output).failed.get_or_insert(self.index);
+            self.shared.changed.notify_all();
+        }
+    }
+}
+
+/// A worker: reads, checks and writes chunks until the input ends or the run stops.
+fn work<R: Read, W: Write>(
+    shared: &Shared<R, W>,
+    index: usize,
+    level: ValidationLevel,
+    check: Check,
+) {
+    let _guard = PanicGuard { shared, index };
     let mut chunk = Chunk {
         data: Vec::with_capacity(CHUNK_CAPACITY),
         too_long: Vec::new(),
     };
-    // `chunk.data[..complete]` holds whole lines; the rest is the start of an unfinished one.
-    let mut complete = 0;
-    // Discarding the rest of a line that already proved too long.
-    let mut skipping = false;
-    // Hands over the whole lines of `chunk`, keeping the unfinished one. `false` when the
-    // worker is gone.
-    let mut hand_over = |chunk: &mut Chunk, complete: &mut usize| -> bool {
-        let mut rest = used
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK_CAPACITY));
-        rest.clear();
-        rest.extend_from_slice(&chunk.data[*complete..]);
-        chunk.data.truncate(*complete);
-        let full = std::mem::replace(
-            chunk,
-            Chunk {
-                data: rest,
-                too_long: Vec::new(),
-            },
-        );
-        *complete = 0;
-        let ok = workers[sent % workers.len()].send(full).is_ok();
-        sent += 1;
-        ok
-    };
-    loop {
-        // The next read may block: every whole line read so far goes to the workers first.
-        if input.buffer().is_empty() && complete > 0 && !hand_over(&mut chunk, &mut complete) {
-            return Ok(());
-        }
-        let available = match input.fill_buf() {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        if available.is_empty() {
-            // The end: a last line without a newline still counts.
-            if skipping {
-                chunk.too_long.push(chunk.data.len());
-                chunk.data.push(b'\n');
-            } else if chunk.data.len() > complete {
-                chunk.data.push(b'\n');
-            }
-            if !chunk.data.is_empty() {
-                complete = chunk.data.len();
-                hand_over(&mut chunk, &mut complete);
-            }
-            return Ok(());
-        }
-        let used = available.len();
-        if skipping {
-            if let Some(end) = memchr::memchr(b'\n', available) {
-                input.consume(end + 1);
-                skipping = false;
-                chunk.too_long.push(chunk.data.len());
-                chunk.data.push(b'\n');
-                complete = chunk.data.len();
-            } else {
-                input.consume(used);
-            }
-            continue;
-        }
-        let before = chunk.data.len();
-        chunk.data.extend_from_slice(available);
-        input.consume(used);
-        if let Some(last) = memchr::memrchr(b'\n', &chunk.data[before..]) {
-            complete = before + last + 1;
-        }
-        if chunk.data.len() - complete > MAX_LINE {
-            chunk.data.truncate(complete);
-            skipping = true;
-        }
-        if complete >= CHUNK && !hand_over(&mut chunk, &mut complete) {
-            return Ok(());
-        }
-    }
-}
-
-/// A worker thread: answers chunks until the reader is done (or the writer is gone). Answers
-/// are written into buffers the writer hands back (`spare`), and read chunks go back to the
-/// reader (`used`), whenever those queues have room.
-fn check_chunks(
-    chunks: &Receiver<Chunk>,
-    answers: &SyncSender<Answers>,
-    spare: &Receiver<Vec<u8>>,
-    used: &SyncSender<Vec<u8>>,
-    level: ValidationLevel,
-    check: Check,
-) {
+    let mut answers = Vec::with_capacity(ANSWERS_CAPACITY);
     let mut verdict = Verdict::default();
-    while let Ok(chunk) = chunks.recv() {
-        let mut out = spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(ANSWERS_CAPACITY));
-        out.clear();
-        out.reserve(chunk.data.len() * 4);
-        let mut all_valid = true;
-        let mut too_long = chunk.too_long.iter().copied().peekable();
-        // One UTF-8 check for the whole chunk, as there nearly always is nothing to find: a
-        // newline is ASCII, so every line of valid text is valid text. Otherwise line by line.
-        let text = std::str::from_utf8(&chunk.data).ok();
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', &chunk.data) {
-            verdict.clear();
-            // Dropped while reading, or long but read in one block: the same answer.
-            if too_long.next_if_eq(&start).is_some() || end - start > MAX_LINE {
-                verdict.error(
-                    "line",
-                    "tooLong",
-                    format!("the line is longer than {MAX_LINE} bytes"),
-                );
-            } else {
-                let bytes = &chunk.data[start..end];
-                let line = match text {
-                    Some(text) => Ok(&text[start..end]),
-                    None => std::str::from_utf8(bytes).map_err(|_| bytes),
-                };
-                check(line, level, &mut verdict);
-            }
-            start = end + 1;
-            all_valid &= verdict.is_valid();
-            verdict.write_json(&mut out);
-        }
-        let mut data = chunk.data;
-        data.clear();
-        let _ = used.try_send(data);
-        if answers
-            .send(Answers {
-                data: out,
-                all_valid,
-            })
-            .is_err()
-        {
+    loop {
+        let Ok(mut input) = shared.input.lock() else {
+            return;
+        };
+        let Some(number) = input.next_chunk(&mut chunk) else {
+            break;
+        };
+        drop(input);
+        answers.clear();
+        let all_valid = check_chunk(&chunk, &mut answers, &mut verdict, level, check);
+        let Ok(mut output) = shared.output.lock() else {
+            return;
+        };
+        if output.stopped() {
             return;
         }
+        if output.next == number {
+            if let Err(err) = output.write_from(&answers, all_valid) {
+                output.error = Some(err);
+            }
+            shared.changed.notify_all();
+        } else {
+            let spare = output
+                .spares
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(ANSWERS_CAPACITY));
+            output.waiting.push(Answers {
+                chunk: number,
+                data: std::mem::replace(&mut answers, spare),
+                all_valid,
+            });
+            while output.waiting.len() >= shared.jobs * WINDOW && !output.stopped() {
+                output = match shared.changed.wait(output) {
+                    Ok(output) => output,
+                    Err(_) => return,
+                };
+            }
+        }
     }
+    lock(&shared.output).ended += 1;
+    shared.changed.notify_all();
+}
+
+/// Checks every line of `chunk`, appending one answer line each to `out`. Returns whether every
+/// line was valid.
+fn check_chunk(
+    chunk: &Chunk,
+    out: &mut Vec<u8>,
+    verdict: &mut Verdict,
+    level: ValidationLevel,
+    check: Check,
+) -> bool {
+    out.reserve(chunk.data.len() * 4);
+    let mut all_valid = true;
+    let mut too_long = chunk.too_long.iter().copied().peekable();
+    // One UTF-8 check for the whole chunk, as there nearly always is nothing to find: a
+    // newline is ASCII, so every line of valid text is valid text. Otherwise line by line.
+    let text = std::str::from_utf8(&chunk.data).ok();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', &chunk.data) {
+        verdict.clear();
+        // Dropped while reading, or long but read in one block: the same answer.
+        if too_long.next_if_eq(&start).is_some() || end - start > MAX_LINE {
+            verdict.error(
+                "line",
+                "tooLong",
+                format!("the line is longer than {MAX_LINE} bytes"),
+            );
+        } else {
+            let bytes = &chunk.data[start..end];
+            let line = match text {
+                Some(text) => Ok(&text[start..end]),
+                None => std::str::from_utf8(bytes).map_err(|_| bytes),
+            };
+            check(line, level, verdict);
+        }
+        start = end + 1;
+        all_valid &= verdict.is_valid();
+        verdict.write_json(out);
+    }
+    all_valid
 }
 
 /// One problem with one field (`errors[]` and `warnings[]`), as the API reports them.
@@ -722,6 +848,7 @@ fn check_document(
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+    use std::sync::mpsc::{self, Receiver};
 
     fn jobs(n: usize) -> NonZeroUsize {
         NonZeroUsize::new(n).unwrap()
@@ -739,11 +866,10 @@ mod tests {
         /// Whether the run over `input` panicked, as it must.
         fn panics(input: impl Read + Send + 'static, workers: usize) -> bool {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut out = Vec::new();
                 let jobs = jobs(workers);
                 process_with(
                     input,
-                    &mut out,
+                    Vec::new(),
                     ValidationLevel::Strict,
                     jobs,
                     explode_on_line_900,
@@ -775,10 +901,8 @@ mod tests {
     }
 
     fn run_raw(input: &[u8], level: ValidationLevel, workers: usize) -> (bool, Vec<u8>) {
-        let mut out = Vec::new();
         let input = std::io::Cursor::new(input.to_vec());
-        let ok = process(input, &mut out, level, jobs(workers)).expect("in-memory IO");
-        (ok, out)
+        process(input, Vec::new(), level, jobs(workers)).expect("in-memory IO")
     }
 
     /// Runs the batch with one worker and with three: the answers must be the same bytes.
@@ -943,12 +1067,17 @@ mod tests {
         }
     }
 
-    /// Collects what the reader hands to one worker.
+    /// Cuts the input into chunks as the workers do, checking their numbers.
     fn chunks_of(input: &[u8]) -> Vec<Chunk> {
-        let (tx, rx) = mpsc::sync_channel(100_000);
-        let (_, no_spares) = mpsc::sync_channel(0);
-        read_chunks(std::io::Cursor::new(input.to_vec()), &[tx], &no_spares).expect("in-memory IO");
-        rx.into_iter().collect()
+        let mut input = Input::new(std::io::Cursor::new(input.to_vec()));
+        let mut chunks = Vec::new();
+        let mut chunk = Chunk::default();
+        while let Some(number) = input.next_chunk(&mut chunk) {
+            assert_eq!(number, chunks.len() as u64);
+            chunks.push(std::mem::take(&mut chunk));
+        }
+        assert!(input.error.is_none(), "in-memory IO");
+        chunks
     }
 
     #[test]
@@ -985,9 +1114,8 @@ mod tests {
             let (_, lines) = run_batch(&input, ValidationLevel::Strict);
             assert_eq!(codes(&lines[0], "errors")[0].1, code, "{len}");
             assert_eq!(lines[1]["valid"], true);
-            let mut out = Vec::new();
             let reads = SmallReads(input.clone(), 0);
-            process(reads, &mut out, ValidationLevel::Strict, jobs(2)).unwrap();
+            let (_, out) = process(reads, Vec::new(), ValidationLevel::Strict, jobs(2)).unwrap();
             let first: Value =
                 serde_json::from_slice(out.split(|&b| b == b'\n').next().unwrap()).expect("JSON");
             assert_eq!(codes(&first, "errors")[0].1, code, "{len} in small reads");
@@ -1068,11 +1196,11 @@ mod tests {
         let (line_tx, line_rx) = mpsc::channel();
         let (answer_tx, answer_rx) = mpsc::channel();
         let batch = thread::spawn(move || {
-            let mut out = Flushed {
+            let out = Flushed {
                 pending: Vec::new(),
                 tx: answer_tx,
             };
-            process(Trickle(line_rx), &mut out, ValidationLevel::Strict, jobs(2))
+            process(Trickle(line_rx), out, ValidationLevel::Strict, jobs(2))
         });
         let wait = std::time::Duration::from_secs(30);
         for i in 0..5 {
@@ -1086,7 +1214,142 @@ mod tests {
             assert_eq!(v["canonical"]["email"], format!("u{i}@b.cl"));
         }
         drop(line_tx);
-        assert!(batch.join().unwrap().unwrap());
+        assert!(batch.join().unwrap().unwrap().0);
+    }
+
+    /// Input that gives one line per read, then ends, or fails when `fails`.
+    struct LineReads {
+        lines: std::vec::IntoIter<Vec<u8>>,
+        fails: bool,
+    }
+
+    impl LineReads {
+        fn new(lines: impl IntoIterator<Item = String>, fails: bool) -> Self {
+            let lines: Vec<_> = lines.into_iter().map(String::into_bytes).collect();
+            LineReads {
+                lines: lines.into_iter(),
+                fails,
+            }
+        }
+    }
+
+    impl Read for LineReads {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.lines.next() {
+                Some(line) => {
+                    buf[..line.len()].copy_from_slice(&line);
+                    Ok(line.len())
+                }
+                None if self.fails => Err(io::Error::other("the disk went away")),
+                None => Ok(0),
+            }
+        }
+    }
+
+    fn email_lines(n: usize) -> impl Iterator<Item = String> {
+        (0..n).map(|i| format!("{{\"email\":\"u{i}@b.cl\"}}\n"))
+    }
+
+    #[test]
+    fn a_read_error_answers_the_lines_before_it_and_fails_the_run() {
+        for workers in [1, 3] {
+            // Half a line last: it was never finished, so it is not answered.
+            let lines = email_lines(50).chain(["{\"email\":".to_owned()]);
+            let written = Arc::new(Mutex::new(Vec::new()));
+            let got = process(
+                LineReads::new(lines, true),
+                FullDisk(usize::MAX, Arc::clone(&written)),
+                ValidationLevel::Strict,
+                jobs(workers),
+            );
+            let err = got.err().expect("the read error is the run's result");
+            assert_eq!(err.to_string(), "the disk went away");
+            assert_answers_in_order(&written, 50);
+        }
+    }
+
+    /// Checks that `written` answers the first lines of [`email_lines`] in order, `at_least`
+    /// of them.
+    fn assert_answers_in_order(written: &Mutex<Vec<u8>>, at_least: usize) {
+        let written = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        assert!(written.lines().count() >= at_least, "{written}");
+        for (i, line) in written.lines().enumerate() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["canonical"]["email"], format!("u{i}@b.cl"));
+        }
+    }
+
+    /// Output that takes `.0` more bytes, then fails.
+    struct FullDisk(usize, Arc<Mutex<Vec<u8>>>);
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.0 {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"));
+            }
+            self.0 -= buf.len();
+            self.1.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_write_error_stops_the_run_with_the_answers_so_far_in_order() {
+        let input: Vec<u8> = email_lines(20_000).flat_map(String::into_bytes).collect();
+        for workers in [1, 2, 4] {
+            let written = Arc::new(Mutex::new(Vec::new()));
+            let out = FullDisk(200_000, Arc::clone(&written));
+            let got = process(
+                std::io::Cursor::new(input.clone()),
+                out,
+                ValidationLevel::Strict,
+                jobs(workers),
+            );
+            let err = got.err().expect("the write error is the run's result");
+            assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+            // About 90 bytes an answer.
+            assert_answers_in_order(&written, 1_000);
+        }
+    }
+
+    /// While one chunk is slow to check, the others may run ahead only by a bounded number of
+    /// chunks: their answers wait in memory until the slow one is written.
+    #[test]
+    fn answers_waiting_for_a_slow_chunk_are_bounded() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static CHECKED: AtomicUsize = AtomicUsize::new(0);
+        static AHEAD: AtomicUsize = AtomicUsize::new(usize::MAX);
+        fn slow_first_line(raw: LineInput<'_>, level: ValidationLevel, verdict: &mut Verdict) {
+            if raw == Ok("{\"email\":\"u0@b.cl\"}") {
+                thread::sleep(std::time::Duration::from_millis(300));
+                AHEAD.store(CHECKED.load(Ordering::SeqCst), Ordering::SeqCst);
+            } else {
+                CHECKED.fetch_add(1, Ordering::SeqCst);
+            }
+            check_line(raw, level, verdict);
+        }
+        let workers = 3;
+        // One line per read, so one line per chunk.
+        let (ok, out) = process_with(
+            LineReads::new(email_lines(2_000), false),
+            Vec::new(),
+            ValidationLevel::Strict,
+            jobs(workers),
+            slow_first_line,
+        )
+        .unwrap();
+        assert!(ok);
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2_000);
+        // Each of the other workers may hold one chunk besides those waiting.
+        let ahead = AHEAD.load(Ordering::SeqCst);
+        assert!(
+            ahead <= workers * WINDOW + workers,
+            "{ahead} chunks ran ahead"
+        );
     }
 
     #[test]
