@@ -56,6 +56,74 @@ pub(crate) enum ChildrenColumns {
 #[derive(serde::Deserialize)]
 struct JsonLink<'a>(&'a str, String, Option<String>, i64);
 
+impl JsonLink<'_> {
+    fn read(links: Vec<Self>) -> Result<Vec<Link>, StoreError> {
+        links
+            .into_iter()
+            .map(|JsonLink(id, name, email, linked_at)| {
+                Ok(Link {
+                    linked_at,
+                    id: parse_id(id)?,
+                    name,
+                    email,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One identity of a JSON list page: the [`IDENTITY_COLUMNS`], then its children as in
+/// [`ChildrenColumns::Json`].
+#[derive(serde::Deserialize)]
+struct JsonIdentity<'a>(
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+    #[serde(borrow)] Vec<JsonLink<'a>>,
+);
+
+impl IdentityWithChildrenRow {
+    /// The rows of a list page that SQLite sent as one JSON array (see `SqliteStore::list_page`).
+    pub(crate) fn from_json_page(json: &str) -> Result<Vec<Self>, StoreError> {
+        let page: Vec<JsonIdentity<'_>> = serde_json::from_str(json)
+            .map_err(|e| StoreError::Corrupt(format!("list page: {e}")))?;
+        page.into_iter()
+            .map(|i| {
+                Ok(IdentityWithChildrenRow {
+                    row: IdentityRow {
+                        id: i.0,
+                        kind: i.1,
+                        name: i.2,
+                        email: i.3,
+                        phone: i.4,
+                        country: i.5,
+                        document_type: i.6,
+                        document_number: i.7,
+                        status: i.8,
+                        external_id: i.9,
+                        attributes: i.10,
+                        created_at: i.11,
+                        updated_at: i.12,
+                        version: i.13,
+                    },
+                    children: ChildrenColumns::Links(JsonLink::read(i.14)?),
+                })
+            })
+            .collect()
+    }
+}
+
 /// One link as read, before it is put in link order.
 pub(crate) struct Link {
     pub linked_at: i64,
@@ -77,17 +145,7 @@ impl IdentityWithChildrenRow {
                 let parsed: Vec<JsonLink<'_>> = serde_json::from_str(json).map_err(|e| {
                     StoreError::Corrupt(format!("children of {}: {e}", self.row.id))
                 })?;
-                parsed
-                    .into_iter()
-                    .map(|JsonLink(id, name, email, linked_at)| {
-                        Ok(Link {
-                            linked_at,
-                            id: parse_id(id)?,
-                            name,
-                            email,
-                        })
-                    })
-                    .collect::<Result<_, StoreError>>()?
+                JsonLink::read(parsed)?
             }
         };
         // Ids order as their hex text does (both big-endian).
@@ -301,8 +359,11 @@ pub(crate) fn id_strings(ids: &[IdentityId]) -> Vec<String> {
 /// `reader()`, `writer()`, `begin_write()`, `lock_links(tx, tenant)`, `unique_rule(err)`, the row-lock
 /// suffixes `FOR_SHARE` / `FOR_UPDATE`, `BY_CHILD` (what follows `identity_children` in a
 /// statement that finds links by child), the children's select-list part `CHILDREN_COLUMNS` and
-/// its FROM-clause part `CHILDREN_FROM` (both about the identity aliased `i`), and a
-/// `FromRow` for [`IdentityWithChildrenRow`] on its row type.
+/// its FROM-clause part `CHILDREN_FROM` (both about the identity aliased `i`), a
+/// `FromRow` for [`IdentityWithChildrenRow`] on its row type, and for list pages `list_head()`
+/// (a statement's text up to `where i.client_id = `, the identities aliased `i`), `LIST_TAIL`
+/// (what follows its `limit`) and `list_page(query)`, which runs that statement and returns its
+/// rows in any order.
 macro_rules! impl_store {
     ($store:ty, $db:ty, $name:literal) => {
         #[async_trait::async_trait]
@@ -510,12 +571,7 @@ macro_rules! impl_store {
                 after: Option<padron_domain::IdentityId>,
                 limit: u32,
             ) -> Result<Vec<padron_domain::Identity>, $crate::StoreError> {
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "select {}, {} from identities i{} where i.client_id = ",
-                    $crate::backend::IDENTITY_COLUMNS,
-                    Self::CHILDREN_COLUMNS,
-                    Self::CHILDREN_FROM,
-                ));
+                let mut q = sqlx::QueryBuilder::<$db>::new(Self::list_head());
                 q.push_bind(&tenant.client_id);
                 q.push(" and i.environment = ").push_bind(tenant.environment.as_str());
                 q.push(" and i.deleted_at is null");
@@ -548,8 +604,9 @@ macro_rules! impl_store {
                     .push(")");
                 }
                 q.push(" order by i.id limit ").push_bind(i64::from(limit));
-                let rows: Vec<$crate::backend::IdentityWithChildrenRow> =
-                    q.build_query_as().fetch_all(self.reader()).await?;
+                q.push(Self::LIST_TAIL);
+                let mut rows = self.list_page(q).await?;
+                rows.sort_unstable_by(|a, b| a.row.id.cmp(&b.row.id));
                 rows.into_iter().map(|row| row.into_identity()).collect()
             }
 

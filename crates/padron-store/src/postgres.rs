@@ -3,13 +3,15 @@
 //! that two concurrent links can never close a cycle together.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use padron_domain::IdentityId;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgValueFormat};
 use sqlx::{Row, ValueRef};
 
 use crate::backend::{
-    ChildrenColumns, IDENTITY_COLUMN_COUNT, IdentityRow, IdentityWithChildrenRow, Link,
+    ChildrenColumns, IDENTITY_COLUMN_COUNT, IDENTITY_COLUMNS, IdentityRow, IdentityWithChildrenRow,
+    Link,
 };
 use crate::{ConnectOptions, StoreError, Tenant, UniqueRule};
 
@@ -115,6 +117,26 @@ impl PostgresStore {
          lc.child_email, lc.linked_at from identity_children lc \
          where lc.client_id = i.client_id and lc.environment = i.environment \
          and lc.parent_id = i.id order by lc.linked_at, lc.child_id) x) ch";
+
+    /// A list page: one row per identity, its children in the arrays of [`Self::CHILDREN_FROM`].
+    fn list_head() -> &'static str {
+        static HEAD: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "select {IDENTITY_COLUMNS}, {} from identities i{} where i.client_id = ",
+                PostgresStore::CHILDREN_COLUMNS,
+                PostgresStore::CHILDREN_FROM,
+            )
+        });
+        &HEAD
+    }
+    const LIST_TAIL: &'static str = "";
+
+    async fn list_page(
+        &self,
+        mut query: sqlx::QueryBuilder<sqlx::Postgres>,
+    ) -> Result<Vec<IdentityWithChildrenRow>, StoreError> {
+        Ok(query.build_query_as().fetch_all(self.reader()).await?)
+    }
 
     /// One transaction per create, retried on serialization failures. A create without children
     /// is a single INSERT, run in autocommit: one round trip instead of three (BEGIN, INSERT,
