@@ -621,7 +621,7 @@ macro_rules! impl_store {
                     let mut tx = self.begin_write().await?;
                     // Every path that changes links takes the tenant's link lock before any row
                     // lock; taking them in one order everywhere is what keeps them deadlock-free.
-                    if edit.replaces_children {
+                    if edit.touches_links {
                         Self::lock_links(&mut tx, tenant).await?;
                     }
                     let current = Self::load(&mut tx, tenant, id, true).await?.ok_or($crate::StoreError::NotFound)?;
@@ -631,10 +631,11 @@ macro_rules! impl_store {
                     let Some(change) = (edit.change)(&current).map_err($crate::StoreError::Rejected)? else {
                         return Ok($crate::Modified { identity: current, changed: false });
                     };
-                    if change.children.is_some() && !edit.replaces_children {
-                        return Err($crate::StoreError::Corrupt("children changed without the link lock".into()));
-                    }
                     let fields = &change.fields;
+                    let shown_to_parents = fields.name != current.fields.name || fields.email != current.fields.email;
+                    if (change.children.is_some() || shown_to_parents) && !edit.touches_links {
+                        return Err($crate::StoreError::Corrupt("links changed without the link lock".into()));
+                    }
                     let cols = $crate::backend::Columns::of(fields);
                     let updated = sqlx::query(
                         "update identities set name = $1, email = $2, email_key = $3, phone = $4, \
@@ -666,11 +667,10 @@ macro_rules! impl_store {
                         return Err(self.duplicate_or(err, tenant, current.kind, fields).await);
                     }
                     // Its parents show its name and email from their link rows, kept in step here,
-                    // in the same transaction. On PostgreSQL this runs under the identity's row
-                    // lock: a link added concurrently read the child under a share lock, so it
-                    // either waited for this transaction (and read the new values) or committed
-                    // before the lock was granted (and this later statement updates it too).
-                    if fields.name != current.fields.name || fields.email != current.fields.email {
+                    // in the same transaction, and their representation changes: each gets a new
+                    // version, as when a child is deleted. This runs under the tenant's link lock
+                    // (no link can be added or removed meanwhile) and the identity's row lock.
+                    if shown_to_parents {
                         sqlx::query(sqlx::AssertSqlSafe(format!(
                             "update identity_children{} set child_name = $1, child_email = $2 \
                              where client_id = $3 and environment = $4 and child_id = $5",
@@ -683,6 +683,7 @@ macro_rules! impl_store {
                         .bind(&id_hex)
                         .execute(&mut *tx)
                         .await?;
+                        Self::bump_parents(&mut tx, tenant, &id_hex, edit.now).await?;
                     }
                     if let Some(children) = &change.children {
                         let summaries = Self::live_children(&mut tx, tenant, id, children).await?;
@@ -781,25 +782,25 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                     // Parents show this identity in `children`: their representation changes too.
-                    sqlx::query(
-                        "update identities set version = version + 1, updated_at = $1 \
-                         where client_id = $2 and environment = $3 and deleted_at is null and id in \
-                         (select parent_id from identity_children where client_id = $2 and environment = $3 and child_id = $4)",
-                    )
-                    .bind(now)
-                    .bind(client)
-                    .bind(env)
-                    .bind(&id_hex)
-                    .execute(&mut *tx)
-                    .await?;
-                    // Its links in both directions, and the scopes it holds and those held over it.
+                    Self::bump_parents(&mut tx, tenant, &id_hex, now).await?;
+                    // Its links in both directions (one statement each, so that each uses its
+                    // index), and the scopes it holds and those held over it.
+                    let by_child = format!(
+                        "delete from identity_children{} where client_id = $1 and environment = $2 and child_id = $3",
+                        Self::BY_CHILD
+                    );
                     for statement in [
-                        "delete from identity_children where client_id = $1 and environment = $2 \
-                         and (parent_id = $3 or child_id = $3)",
+                        "delete from identity_children where client_id = $1 and environment = $2 and parent_id = $3",
+                        by_child.as_str(),
                         "delete from identity_permissions where client_id = $1 and environment = $2 \
                          and (identity_id = $3 or reference_id = $3)",
                     ] {
-                        sqlx::query(statement).bind(client).bind(env).bind(&id_hex).execute(&mut *tx).await?;
+                        sqlx::query(sqlx::AssertSqlSafe(statement))
+                            .bind(client)
+                            .bind(env)
+                            .bind(&id_hex)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     tx.commit().await?;
                     Ok(())
@@ -1290,6 +1291,29 @@ macro_rules! impl_store {
                 .bind(&tenant.client_id)
                 .bind(tenant.environment.as_str())
                 .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            /// A new version for every live parent of `child`: they show it in `children`.
+            async fn bump_parents(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &$crate::Tenant,
+                child: &str,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "update identities set version = version + 1, updated_at = $1 \
+                     where client_id = $2 and environment = $3 and deleted_at is null and id in \
+                     (select parent_id from identity_children{} where client_id = $2 \
+                     and environment = $3 and child_id = $4)",
+                    Self::BY_CHILD
+                )))
+                .bind(now)
+                .bind(&tenant.client_id)
+                .bind(tenant.environment.as_str())
+                .bind(child)
                 .execute(&mut *conn)
                 .await?;
                 Ok(())

@@ -165,8 +165,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct IdentityEdit<'a> {
     /// Fail with [`StoreError::VersionMismatch`] unless the identity is at this version.
     pub expected_version: Option<i64>,
-    /// Whether the change may replace the children (takes the tenant's link lock first).
-    pub replaces_children: bool,
+    /// Whether the change may replace the children, or change the name or email that the
+    /// identity's parents show in their `children` (takes the tenant's link lock first).
+    pub touches_links: bool,
     /// Time of the change, Unix microseconds.
     pub now: i64,
     /// The change.

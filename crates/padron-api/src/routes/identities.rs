@@ -316,7 +316,7 @@ async fn modify(
     tenant: &Tenant,
     id: IdentityId,
     expected: Option<i64>,
-    replaces_children: bool,
+    touches_links: bool,
     compute: impl Fn(&Identity) -> Result<Computed, ApiError> + Send + Sync,
 ) -> Result<(Identity, Vec<FieldError>), ApiError> {
     // The warnings of the last attempt; the closure may run again after a retry.
@@ -333,7 +333,7 @@ async fn modify(
     };
     let edit = IdentityEdit {
         expected_version: expected,
-        replaces_children,
+        touches_links,
         now: now_micros(),
         change: &change,
     };
@@ -387,13 +387,16 @@ pub async fn update_identity(
         mergeable.remove(*key);
     }
     let mergeable = Value::Object(mergeable);
-    let replaces_children = patch.contains_key("children");
+    // Parents show a child's name and email: a patch that may change them changes links too.
+    let touches_links = ["children", "name", "email"]
+        .iter()
+        .any(|key| patch.contains_key(*key));
     let (identity, warnings) = modify(
         &state,
         &caller.tenant,
         id,
         if_match(&headers),
-        replaces_children,
+        touches_links,
         |current| {
             // Read-only fields are checked with the rest, so that `errors` lists every problem
             // of the body (spec §4), not only the read-only ones.

@@ -100,6 +100,19 @@ async fn a_childs_new_name_and_email_show_in_each_of_its_parents(app: &TestApp) 
         ])
     };
     let a_path = format!("/identities/{a}");
+    // A parent's body shows its children's names and emails, so it gets a new version (and
+    // ETag) whenever they change, and only then.
+    let parent_versions = || async {
+        let mut versions = Vec::new();
+        for org in [&org1, &org2] {
+            let got = sandbox.get(&format!("/identities/{org}")).await;
+            let version = got.expect(200)["version"].as_i64().unwrap();
+            assert_eq!(got.headers["etag"], format!("\"{version}\"").as_str());
+            versions.push(version);
+        }
+        versions
+    };
+    let before = parent_versions().await;
     let renamed = sandbox
         .patch(
             &a_path,
@@ -120,11 +133,18 @@ async fn a_childs_new_name_and_email_show_in_each_of_its_parents(app: &TestApp) 
         assert_eq!(page[0]["name"], "Ana");
         assert_eq!(page[0]["email"], stored_email);
     }
-    // A change of other fields leaves the links as they are; the email removed is gone too.
+    let renamed_versions = parent_versions().await;
+    assert_eq!(
+        renamed_versions,
+        before.iter().map(|v| v + 1).collect::<Vec<_>>()
+    );
+    // A change of other fields leaves the links and the parents as they are; the email removed
+    // is gone too.
     sandbox
-        .patch(&a_path, json!({"nickname": "ana"}))
+        .patch(&a_path, json!({"nickname": "ana", "name": "Ana"}))
         .await
         .expect(200);
+    assert_eq!(parent_versions().await, renamed_versions);
     let got = sandbox.get(&format!("/identities/{org1}")).await;
     assert_eq!(
         got.expect(200)["children"],
@@ -134,6 +154,10 @@ async fn a_childs_new_name_and_email_show_in_each_of_its_parents(app: &TestApp) 
         .patch(&a_path, json!({"email": null}))
         .await
         .expect(200);
+    assert_eq!(
+        parent_versions().await,
+        renamed_versions.iter().map(|v| v + 1).collect::<Vec<_>>()
+    );
     for org in [&org1, &org2] {
         let got = sandbox.get(&format!("/identities/{org}")).await;
         assert_eq!(
