@@ -66,33 +66,8 @@ async fn every_answer_shows_the_children_of_its_own_version(app: &TestApp) {
 /// fields must reach every parent, and nothing else may touch them.
 async fn a_childs_new_name_and_email_show_in_each_of_its_parents(app: &TestApp) {
     let sandbox = app.sandbox().await;
-    let org1 = sandbox.create(organization()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let org2 = sandbox
-        .create(with(
-            organization(),
-            json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
-        ))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let a = new_user(&sandbox, 1).await;
-    let b = new_user(&sandbox, 2).await;
-    let c = new_user(&sandbox, 3).await;
-    for org in [&org1, &org2] {
-        sandbox
-            .post(&format!("/identities/{org}/children"), json!([a, b]))
-            .await
-            .expect(200);
-    }
     // `c` is `a`'s own child: a renamed parent's children stay as they are.
-    sandbox
-        .post(&format!("/identities/{a}/children"), json!([c]))
-        .await
-        .expect(200);
+    let [org1, org2, a, b, c] = two_parents_of_a_and_b(&sandbox).await;
     let children = |name_a: &str, email_a: Value| {
         json!([
             {"id": a, "name": name_a, "email": email_a},
@@ -197,32 +172,7 @@ async fn a_childs_new_name_and_email_show_in_each_of_its_parents(app: &TestApp) 
 /// names it any more, as parent or as child.
 async fn a_deleted_child_leaves_each_of_its_parents_and_its_links_go_with_it(app: &TestApp) {
     let sandbox = app.sandbox().await;
-    let org1 = sandbox.create(organization()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let org2 = sandbox
-        .create(with(
-            organization(),
-            json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
-        ))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let a = new_user(&sandbox, 1).await;
-    let b = new_user(&sandbox, 2).await;
-    let c = new_user(&sandbox, 3).await;
-    for org in [&org1, &org2] {
-        sandbox
-            .post(&format!("/identities/{org}/children"), json!([a, b]))
-            .await
-            .expect(200);
-    }
-    sandbox
-        .post(&format!("/identities/{a}/children"), json!([c]))
-        .await
-        .expect(200);
+    let [org1, org2, a, b, c] = two_parents_of_a_and_b(&sandbox).await;
     assert_eq!(
         sandbox
             .delete(&format!("/identities/{a}"))
@@ -258,19 +208,7 @@ async fn concurrent_renames_and_links_leave_every_parent_showing_the_childs_last
     app: &TestApp,
 ) {
     let sandbox = app.sandbox().await;
-    let org1 = sandbox.create(organization()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let org2 = sandbox
-        .create(with(
-            organization(),
-            json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
-        ))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let [org1, org2] = two_organizations(&sandbox).await;
     for round in 0..8 {
         let child = new_user(&sandbox, round).await;
         let (child_path, link_path, org2_path) = (
@@ -305,6 +243,39 @@ async fn concurrent_renames_and_links_leave_every_parent_showing_the_childs_last
             );
         }
     }
+}
+
+/// Two organizations: the recipe's, and one with another RUT.
+async fn two_organizations(caller: &Caller<'_>) -> [String; 2] {
+    let second = with(
+        organization(),
+        json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
+    );
+    let mut ids = Vec::new();
+    for body in [organization(), second] {
+        ids.push(caller.create(body).await["id"].as_str().unwrap().to_owned());
+    }
+    [ids[0].clone(), ids[1].clone()]
+}
+
+/// `[org1, org2, a, b, c]`: both organizations are parents of users `a` and `b` (in that
+/// order), and `c` is `a`'s child.
+async fn two_parents_of_a_and_b(caller: &Caller<'_>) -> [String; 5] {
+    let [org1, org2] = two_organizations(caller).await;
+    let a = new_user(caller, 1).await;
+    let b = new_user(caller, 2).await;
+    let c = new_user(caller, 3).await;
+    for org in [&org1, &org2] {
+        caller
+            .post(&format!("/identities/{org}/children"), json!([a, b]))
+            .await
+            .expect(200);
+    }
+    caller
+        .post(&format!("/identities/{a}/children"), json!([c]))
+        .await
+        .expect(200);
+    [org1, org2, a, b, c]
 }
 
 async fn new_user(caller: &Caller<'_>, n: u32) -> String {
@@ -482,19 +453,7 @@ async fn links_cannot_form_a_cycle(app: &TestApp) {
 
 async fn an_identity_may_have_several_parents(app: &TestApp) {
     let sandbox = app.sandbox().await;
-    let org1 = sandbox.create(organization()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let org2 = sandbox
-        .create(with(
-            organization(),
-            json!({"documentNumber": "76.086.428-5", "name": "Operator 2"}),
-        ))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let [org1, org2] = two_organizations(&sandbox).await;
     let a = new_user(&sandbox, 1).await;
     sandbox
         .post(&format!("/identities/{org1}/children"), json!([a]))
