@@ -162,6 +162,25 @@ async fn assert_children_read(store: &dyn Store) {
     );
 }
 
+/// Fills `pool` (migrated up to [`BEFORE_CHILD_NAMES`]) with [`seed`], opens the store with
+/// `connect` (which applies the rest), and checks the link rows and the children read.
+macro_rules! seed_migrate_and_check {
+    ($pool:ident, $connect:expr) => {
+        for statement in seed() {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&$pool)
+                .await
+                .unwrap();
+        }
+        let store = $connect.await.unwrap();
+        let links: Vec<LinkRow> = sqlx::query_as(LINKS).fetch_all(&$pool).await.unwrap();
+        assert_eq!(links, expected_links());
+        assert_children_read(&store).await;
+        store.close().await;
+        $pool.close().await;
+    };
+}
+
 #[tokio::test]
 async fn sqlite_links_made_before_the_child_names_migration_carry_their_childs_name_and_email() {
     let dir = tempfile::tempdir().unwrap();
@@ -177,20 +196,7 @@ async fn sqlite_links_made_before_the_child_names_migration_carry_their_childs_n
         .run_to(BEFORE_CHILD_NAMES, &pool)
         .await
         .unwrap();
-    for statement in seed() {
-        sqlx::query(sqlx::AssertSqlSafe(statement))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
-    let store = SqliteStore::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    let links: Vec<LinkRow> = sqlx::query_as(LINKS).fetch_all(&pool).await.unwrap();
-    assert_eq!(links, expected_links());
-    assert_children_read(&store).await;
-    store.close().await;
-    pool.close().await;
+    seed_migrate_and_check!(pool, SqliteStore::connect(&url, &ConnectOptions::default()));
 }
 
 #[tokio::test]
@@ -216,20 +222,10 @@ async fn postgres_links_made_before_the_child_names_migration_carry_their_childs
         .run_to(BEFORE_CHILD_NAMES, &pool)
         .await
         .unwrap();
-    for statement in seed() {
-        sqlx::query(sqlx::AssertSqlSafe(statement))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
-    let store = PostgresStore::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    let links: Vec<LinkRow> = sqlx::query_as(LINKS).fetch_all(&pool).await.unwrap();
-    assert_eq!(links, expected_links());
-    assert_children_read(&store).await;
-    store.close().await;
-    pool.close().await;
+    seed_migrate_and_check!(
+        pool,
+        PostgresStore::connect(&url, &ConnectOptions::default())
+    );
     sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade")))
         .execute(&admin_pool)
         .await
