@@ -169,32 +169,70 @@ pub(crate) struct ChildRow {
     pub email: Option<String>,
 }
 
+/// A result row read by column position: sqlx's rows, and rusqlite's for the SQLite reads made
+/// on the calling thread (`sqlite.rs`).
+pub(crate) trait ByPosition {
+    type Error;
+    fn text(&self, i: usize) -> Result<String, Self::Error>;
+    fn maybe_text(&self, i: usize) -> Result<Option<String>, Self::Error>;
+    fn integer(&self, i: usize) -> Result<i64, Self::Error>;
+}
+
+/// A sqlx row, read by position.
+pub(crate) struct SqlxRow<'r, R>(pub &'r R);
+
+impl<'r, R: sqlx::Row> ByPosition for SqlxRow<'r, R>
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    type Error = sqlx::Error;
+    fn text(&self, i: usize) -> Result<String, sqlx::Error> {
+        self.0.try_get(i)
+    }
+    fn maybe_text(&self, i: usize) -> Result<Option<String>, sqlx::Error> {
+        self.0.try_get(i)
+    }
+    fn integer(&self, i: usize) -> Result<i64, sqlx::Error> {
+        self.0.try_get(i)
+    }
+}
+
+impl ByPosition for &rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+    fn text(&self, i: usize) -> rusqlite::Result<String> {
+        (*self).get(i)
+    }
+    fn maybe_text(&self, i: usize) -> rusqlite::Result<Option<String>> {
+        (*self).get(i)
+    }
+    fn integer(&self, i: usize) -> rusqlite::Result<i64> {
+        (*self).get(i)
+    }
+}
+
 impl IdentityRow {
     /// Reads the identity's columns, the first [`IDENTITY_COLUMN_COUNT`] of `row`. By
     /// position: `#[derive(FromRow)]` looks each column up by name, a hash-map lookup per
     /// column and row that showed in list profiles.
-    pub(crate) fn from_columns<'r, R: sqlx::Row>(row: &'r R) -> Result<Self, sqlx::Error>
-    where
-        usize: sqlx::ColumnIndex<R>,
-        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    {
+    pub(crate) fn from_columns<C: ByPosition>(row: C) -> Result<Self, C::Error> {
         Ok(IdentityRow {
-            id: row.try_get(0)?,
-            kind: row.try_get(1)?,
-            name: row.try_get(2)?,
-            email: row.try_get(3)?,
-            phone: row.try_get(4)?,
-            country: row.try_get(5)?,
-            document_type: row.try_get(6)?,
-            document_number: row.try_get(7)?,
-            status: row.try_get(8)?,
-            external_id: row.try_get(9)?,
-            attributes: row.try_get(10)?,
-            created_at: row.try_get(11)?,
-            updated_at: row.try_get(12)?,
-            version: row.try_get(13)?,
+            id: row.text(0)?,
+            kind: row.text(1)?,
+            name: row.text(2)?,
+            email: row.maybe_text(3)?,
+            phone: row.maybe_text(4)?,
+            country: row.text(5)?,
+            document_type: row.text(6)?,
+            document_number: row.text(7)?,
+            status: row.text(8)?,
+            external_id: row.maybe_text(9)?,
+            attributes: row.text(10)?,
+            created_at: row.integer(11)?,
+            updated_at: row.integer(12)?,
+            version: row.integer(13)?,
         })
     }
 }
@@ -560,8 +598,7 @@ macro_rules! impl_store {
                 tenant: &$crate::Tenant,
                 id: padron_domain::IdentityId,
             ) -> Result<Option<padron_domain::Identity>, $crate::StoreError> {
-                let mut conn = self.reader().acquire().await?;
-                Self::load(&mut conn, tenant, id, false).await
+                self.find(tenant, id).await
             }
 
             async fn list_identities(
@@ -1093,6 +1130,30 @@ macro_rules! impl_store {
 
             /// Reads one live identity and its children on `conn`; `lock` also locks its row
             /// until the transaction ends (where the backend has row locks).
+            /// The live identity `$3` of tenant (`$1`, `$2`) with its children. Only constant
+            /// text is spliced in, once per process (this runs on every GET); a `&'static str`
+            /// is also the one query text sqlx takes without copying it.
+            pub(crate) fn find_sql() -> &'static str {
+                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                SQL.get_or_init(|| format!(
+                    "select {}, {} from identities i{} where i.client_id = $1 and i.environment = $2 \
+                     and i.id = $3 and i.deleted_at is null",
+                    $crate::backend::IDENTITY_COLUMNS,
+                    Self::CHILDREN_COLUMNS,
+                    Self::CHILDREN_FROM,
+                ))
+            }
+
+            /// [`Self::load`] on a connection of the reader pool.
+            async fn find_pooled(
+                &self,
+                tenant: &$crate::Tenant,
+                id: padron_domain::IdentityId,
+            ) -> Result<Option<padron_domain::Identity>, $crate::StoreError> {
+                let mut conn = self.reader().acquire().await?;
+                Self::load(&mut conn, tenant, id, false).await
+            }
+
             async fn load(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 tenant: &$crate::Tenant,
@@ -1110,17 +1171,7 @@ macro_rules! impl_store {
                         return Ok(None);
                     }
                 }
-                // Only constant text is spliced in, once per process (this runs on every GET);
-                // a `&'static str` is also the one query text sqlx takes without copying it.
-                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-                let sql: &'static str = SQL.get_or_init(|| format!(
-                    "select {}, {} from identities i{} where i.client_id = $1 and i.environment = $2 \
-                     and i.id = $3 and i.deleted_at is null",
-                    $crate::backend::IDENTITY_COLUMNS,
-                    Self::CHILDREN_COLUMNS,
-                    Self::CHILDREN_FROM,
-                ));
-                let row: Option<$crate::backend::IdentityWithChildrenRow> = sqlx::query_as(sql)
+                let row: Option<$crate::backend::IdentityWithChildrenRow> = sqlx::query_as(Self::find_sql())
                 .bind(&tenant.client_id)
                 .bind(tenant.environment.as_str())
                 .bind(&id_hex)

@@ -285,6 +285,9 @@ pub enum StoreError {
     /// The database failed; the cause is for logs only.
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// A read made directly through SQLite (`sqlite.rs`) failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Migrations failed.
     #[error("migration error")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -118,6 +118,15 @@ impl PostgresStore {
          where lc.client_id = i.client_id and lc.environment = i.environment \
          and lc.parent_id = i.id order by lc.linked_at, lc.child_id) x) ch";
 
+    /// A read of one identity: on a pooled connection.
+    async fn find(
+        &self,
+        tenant: &Tenant,
+        id: IdentityId,
+    ) -> Result<Option<padron_domain::Identity>, StoreError> {
+        self.find_pooled(tenant, id).await
+    }
+
     /// A list page: one row per identity, its children in the arrays of [`Self::CHILDREN_FROM`].
     fn list_head() -> &'static str {
         static HEAD: LazyLock<String> = LazyLock::new(|| {
@@ -199,7 +208,7 @@ impl<'r> sqlx::FromRow<'r, PgRow> for IdentityWithChildrenRow {
             });
         }
         Ok(IdentityWithChildrenRow {
-            row: IdentityRow::from_columns(row)?,
+            row: IdentityRow::from_columns(crate::backend::SqlxRow(row))?,
             children: ChildrenColumns::Links(links),
         })
     }
