@@ -162,6 +162,79 @@ impl IdentityWithChildrenRow {
     }
 }
 
+/// A list page's statement, built at run time: `$1`, `$2`, … are `texts` in order, and the last
+/// placeholder is `limit`. Plain text and values, so that both sqlx and rusqlite can run it.
+pub(crate) struct ListQuery {
+    pub sql: String,
+    pub texts: Vec<String>,
+    pub limit: i64,
+}
+
+impl ListQuery {
+    /// The statement `head` + conditions + `order by i.id limit` + `tail`, where `head` ends
+    /// with `where i.client_id = ` about the identities aliased `i`.
+    pub(crate) fn new(
+        head: &str,
+        tail: &str,
+        tenant: &crate::Tenant,
+        filter: &crate::IdentityFilter,
+        after: Option<IdentityId>,
+        limit: u32,
+    ) -> Self {
+        let mut query = ListQuery {
+            sql: String::with_capacity(head.len() + 256),
+            texts: Vec::new(),
+            limit: i64::from(limit),
+        };
+        query.sql.push_str(head);
+        query.bind("", tenant.client_id.clone());
+        query.bind(
+            " and i.environment = ",
+            tenant.environment.as_str().to_owned(),
+        );
+        query.sql.push_str(" and i.deleted_at is null");
+        if let Some(after) = after {
+            query.bind(" and i.id > ", after.to_hex());
+        }
+        if let Some(kind) = filter.kind {
+            query.bind(" and i.kind = ", kind.as_str().to_owned());
+        }
+        let text_filters = [
+            (" and i.email_key = ", &filter.email_key),
+            (" and i.phone_key = ", &filter.phone_key),
+            (" and i.document_key = ", &filter.document_key),
+            (" and i.document_type = ", &filter.document_type),
+            (" and i.country = ", &filter.country),
+            (" and i.status = ", &filter.status),
+            (" and i.external_id = ", &filter.external_id),
+        ];
+        for (condition, value) in text_filters {
+            if let Some(value) = value {
+                query.bind(condition, value.clone());
+            }
+        }
+        if let Some(parent) = filter.parent_id {
+            query.bind(
+                " and exists (select 1 from identity_children c where c.client_id = i.client_id \
+                 and c.environment = i.environment and c.child_id = i.id and c.parent_id = ",
+                parent.to_hex(),
+            );
+            query.sql.push(')');
+        }
+        let n = query.texts.len() + 1;
+        query
+            .sql
+            .push_str(&format!(" order by i.id limit ${n}{tail}"));
+        query
+    }
+
+    fn bind(&mut self, before: &str, value: String) {
+        self.texts.push(value);
+        self.sql.push_str(before);
+        self.sql.push_str(&format!("${}", self.texts.len()));
+    }
+}
+
 /// A child with its own name and email, selected as `id, name, email`.
 pub(crate) struct ChildRow {
     pub child_id: String,
@@ -400,8 +473,9 @@ pub(crate) fn id_strings(ids: &[IdentityId]) -> Vec<String> {
 /// its FROM-clause part `CHILDREN_FROM` (both about the identity aliased `i`), a
 /// `FromRow` for [`IdentityWithChildrenRow`] on its row type, and for list pages `list_head()`
 /// (a statement's text up to `where i.client_id = `, the identities aliased `i`), `LIST_TAIL`
-/// (what follows its `limit`) and `list_page(query)`, which runs that statement and returns its
-/// rows in any order.
+/// (what follows its `limit`) and `list_page(&ListQuery)`, which runs that statement and returns
+/// its rows in any order, and `find(tenant, id)`, a read of one identity (`find_pooled` or
+/// another way).
 macro_rules! impl_store {
     ($store:ty, $db:ty, $name:literal) => {
         #[async_trait::async_trait]
@@ -608,41 +682,15 @@ macro_rules! impl_store {
                 after: Option<padron_domain::IdentityId>,
                 limit: u32,
             ) -> Result<Vec<padron_domain::Identity>, $crate::StoreError> {
-                let mut q = sqlx::QueryBuilder::<$db>::new(Self::list_head());
-                q.push_bind(&tenant.client_id);
-                q.push(" and i.environment = ").push_bind(tenant.environment.as_str());
-                q.push(" and i.deleted_at is null");
-                if let Some(after) = after {
-                    q.push(" and i.id > ").push_bind(after.to_hex());
-                }
-                if let Some(kind) = filter.kind {
-                    q.push(" and i.kind = ").push_bind(kind.as_str());
-                }
-                let text_filters = [
-                    ("email_key", &filter.email_key),
-                    ("phone_key", &filter.phone_key),
-                    ("document_key", &filter.document_key),
-                    ("document_type", &filter.document_type),
-                    ("country", &filter.country),
-                    ("status", &filter.status),
-                    ("external_id", &filter.external_id),
-                ];
-                for (column, value) in text_filters {
-                    if let Some(value) = value {
-                        q.push(format!(" and i.{column} = ")).push_bind(value.clone());
-                    }
-                }
-                if let Some(parent) = filter.parent_id {
-                    q.push(
-                        " and exists (select 1 from identity_children c where c.client_id = i.client_id \
-                         and c.environment = i.environment and c.child_id = i.id and c.parent_id = ",
-                    )
-                    .push_bind(parent.to_hex())
-                    .push(")");
-                }
-                q.push(" order by i.id limit ").push_bind(i64::from(limit));
-                q.push(Self::LIST_TAIL);
-                let mut rows = self.list_page(q).await?;
+                let query = $crate::backend::ListQuery::new(
+                    Self::list_head(),
+                    Self::LIST_TAIL,
+                    tenant,
+                    filter,
+                    after,
+                    limit,
+                );
+                let mut rows = self.list_page(&query).await?;
                 rows.sort_unstable_by(|a, b| a.row.id.cmp(&b.row.id));
                 rows.into_iter().map(|row| row.into_identity()).collect()
             }

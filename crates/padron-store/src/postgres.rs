@@ -11,7 +11,7 @@ use sqlx::{Row, ValueRef};
 
 use crate::backend::{
     ChildrenColumns, IDENTITY_COLUMN_COUNT, IDENTITY_COLUMNS, IdentityRow, IdentityWithChildrenRow,
-    Link,
+    Link, ListQuery,
 };
 use crate::{ConnectOptions, StoreError, Tenant, UniqueRule};
 
@@ -142,9 +142,13 @@ impl PostgresStore {
 
     async fn list_page(
         &self,
-        mut query: sqlx::QueryBuilder<sqlx::Postgres>,
+        query: &ListQuery,
     ) -> Result<Vec<IdentityWithChildrenRow>, StoreError> {
-        Ok(query.build_query_as().fetch_all(self.reader()).await?)
+        let mut statement = sqlx::query_as(sqlx::AssertSqlSafe(query.sql.as_str()));
+        for text in &query.texts {
+            statement = statement.bind(text);
+        }
+        Ok(statement.bind(query.limit).fetch_all(self.reader()).await?)
     }
 
     /// One transaction per create, retried on serialization failures. A create without children

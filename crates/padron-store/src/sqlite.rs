@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{
     ChildrenColumns, IDENTITY_COLUMN_COUNT, IDENTITY_COLUMNS, IdentityRow, IdentityWithChildrenRow,
-    NewIdentity,
+    ListQuery, NewIdentity,
 };
 use crate::{ConnectOptions, StoreError, Tenant, UniqueRule};
 
@@ -78,6 +78,20 @@ impl DirectReads {
         )?;
         conn.busy_timeout(self.busy_timeout)?;
         Ok(conn)
+    }
+
+    /// A list page's JSON (see [`SqliteStore::list_page`]).
+    fn page(&self, query: &ListQuery) -> Result<String, StoreError> {
+        self.run(|conn| {
+            let mut statement = conn.prepare_cached(&query.sql)?;
+            let mut params: Vec<&dyn rusqlite::ToSql> = query
+                .texts
+                .iter()
+                .map(|t| t as &dyn rusqlite::ToSql)
+                .collect();
+            params.push(&query.limit);
+            statement.query_row(params.as_slice(), |row| row.get(0))
+        })
     }
 
     fn find(&self, tenant: &Tenant, id: IdentityId) -> Result<Option<Identity>, StoreError> {
@@ -249,11 +263,12 @@ impl SqliteStore {
         }
     }
 
-    /// A list page as one JSON value, `[[the IDENTITY_COLUMNS…, children], …]`: one row from the
-    /// connection's worker thread instead of one per identity, each of its ~15 columns copied
-    /// and decoded on its own (20 rows of a page cost 20 hand-overs between threads and 300
-    /// value copies; one JSON text is one of each, and is read in place). `json(…)` around the
-    /// children: a subquery's result loses its JSON subtype, and would be quoted as a string.
+    /// A list page as one JSON value, `[[the IDENTITY_COLUMNS…, children], …]`: one value copied
+    /// out of SQLite and read in place, instead of one row per identity with each of its ~15
+    /// columns copied and decoded on its own (and, through sqlx, each row its own message
+    /// between threads). Run on the calling thread ([`DirectReads`]) for a database file.
+    /// `json(…)` around the children: a subquery's result loses its JSON subtype, and would be
+    /// quoted as a string.
     fn list_head() -> &'static str {
         static HEAD: LazyLock<String> = LazyLock::new(|| {
             format!(
@@ -269,9 +284,18 @@ impl SqliteStore {
 
     async fn list_page(
         &self,
-        mut query: sqlx::QueryBuilder<sqlx::Sqlite>,
+        query: &ListQuery,
     ) -> Result<Vec<IdentityWithChildrenRow>, StoreError> {
-        let page: String = query.build_query_scalar().fetch_one(self.reader()).await?;
+        let page: String = match &self.direct {
+            Some(direct) => direct.page(query)?,
+            None => {
+                let mut statement = sqlx::query_scalar(sqlx::AssertSqlSafe(query.sql.as_str()));
+                for text in &query.texts {
+                    statement = statement.bind(text);
+                }
+                statement.bind(query.limit).fetch_one(self.reader()).await?
+            }
+        };
         IdentityWithChildrenRow::from_json_page(&page)
     }
 
