@@ -21,6 +21,9 @@ pub const POSTGRES_URL_VAR: &str = "PADRON_TEST_POSTGRES_URL";
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// SQLite in memory: one connection for reads and writes, so reads go through sqlx
+    /// instead of the read connections of a database file. No direct SQL (`execute_sql`).
+    SqliteInMemory,
 }
 
 /// Runs each named scenario once per backend: `sqlite::name` and `postgres::name`.
@@ -155,6 +158,7 @@ impl TestApp {
                 format!("sqlite://{}", dir.path().join("padron.db").display()),
                 None,
             ),
+            Backend::SqliteInMemory => ("sqlite::memory:".to_owned(), None),
             Backend::Postgres => {
                 let Ok(admin) = std::env::var(POSTGRES_URL_VAR) else {
                     eprintln!(
@@ -213,6 +217,7 @@ impl TestApp {
     /// Runs one SQL statement directly on the test's database (to set up what the API cannot).
     pub async fn execute_sql(&self, sql: &str) {
         match self.backend {
+            Backend::SqliteInMemory => panic!("no second connection to an in-memory database"),
             Backend::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(&self.database_url)
                     .await
@@ -239,6 +244,7 @@ impl TestApp {
     /// The single integer a `select count(*) …` answers, read directly from the test's database.
     pub async fn count_sql(&self, sql: &str) -> i64 {
         let (count,): (i64,) = match self.backend {
+            Backend::SqliteInMemory => panic!("no second connection to an in-memory database"),
             Backend::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(&self.database_url)
                     .await

@@ -13,6 +13,23 @@ crate::on_both_backends!(
     the_document_key_migration_recomputes_stored_keys,
 );
 
+/// An in-memory SQLite database has one connection, which reads go through (the read
+/// connections of a database file cannot see it): gets, pages, filters and cursors the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_in_memory_sqlite_database_lists_and_reads_through_its_one_connection() {
+    let fresh = || async {
+        TestApp::spawn(Backend::SqliteInMemory)
+            .await
+            .expect("in-memory SQLite")
+    };
+    let app = fresh().await;
+    list_pages_in_creation_order_with_an_opaque_cursor(&app).await;
+    app.cleanup().await;
+    let app = fresh().await;
+    every_filter_matches_exactly(&app).await;
+    app.cleanup().await;
+}
+
 async fn seed(caller: &Caller<'_>, n: u32) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
@@ -263,7 +280,7 @@ async fn the_document_key_migration_recomputes_stored_keys(app: &TestApp) {
     let before = sandbox.get("/identities?documentNumber=AB123").await;
     assert_eq!(page_ids(before.expect(200)), vec![zeros.clone()]);
     let migration = match app.backend {
-        Backend::Sqlite => {
+        Backend::Sqlite | Backend::SqliteInMemory => {
             include_str!("../../../padron-store/migrations/sqlite/20261203000005_document_key.sql")
         }
         Backend::Postgres => include_str!(
