@@ -96,8 +96,8 @@ struct JsonIdentity<'a>(
 impl IdentityWithChildrenRow {
     /// The rows of a list page that SQLite sent as one JSON array (see `SqliteStore::list_page`).
     pub(crate) fn from_json_page(json: &str) -> Result<Vec<Self>, StoreError> {
-        let page: Vec<JsonIdentity<'_>> = serde_json::from_str(json)
-            .map_err(|e| StoreError::Corrupt(format!("list page: {e}")))?;
+        let page: Vec<JsonIdentity<'_>> =
+            serde_json::from_str(json).map_err(|e| json_corrupt("list page", &e))?;
         page.into_iter()
             .map(|i| {
                 Ok(IdentityWithChildrenRow {
@@ -124,6 +124,17 @@ impl IdentityWithChildrenRow {
     }
 }
 
+/// Stored JSON that does not read as expected. Only where it failed: serde_json's message may
+/// quote the value (an email, a document number), which must not reach the logs.
+fn json_corrupt(what: &str, err: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!(
+        "{what}: {:?} error at line {} column {}",
+        err.classify(),
+        err.line(),
+        err.column()
+    ))
+}
+
 /// One link as read, before it is put in link order.
 pub(crate) struct Link {
     pub linked_at: i64,
@@ -142,9 +153,8 @@ impl IdentityWithChildrenRow {
             ChildrenColumns::Json(None) => Vec::new(),
             ChildrenColumns::Json(Some(ref json)) if json == "[]" => Vec::new(),
             ChildrenColumns::Json(Some(ref json)) => {
-                let parsed: Vec<JsonLink<'_>> = serde_json::from_str(json).map_err(|e| {
-                    StoreError::Corrupt(format!("children of {}: {e}", self.row.id))
-                })?;
+                let parsed: Vec<JsonLink<'_>> = serde_json::from_str(json)
+                    .map_err(|e| json_corrupt(&format!("children of {}", self.row.id), &e))?;
                 JsonLink::read(parsed)?
             }
         };
@@ -168,6 +178,10 @@ pub(crate) struct ListQuery {
     pub sql: String,
     pub texts: Vec<String>,
     pub limit: i64,
+    /// An index serves the filters: the page costs about `limit` rows whatever the tenant's
+    /// size. Otherwise (only `type`, `status`, `country`, `documentType` or `parentId`) the
+    /// statement may walk every live identity of the tenant to fill a page.
+    pub selective: bool,
 }
 
 impl ListQuery {
@@ -181,10 +195,24 @@ impl ListQuery {
         after: Option<IdentityId>,
         limit: u32,
     ) -> Self {
+        let indexed = [
+            &filter.email_key,
+            &filter.phone_key,
+            &filter.document_key,
+            &filter.external_id,
+        ]
+        .iter()
+        .any(|f| f.is_some());
+        let unindexed = filter.kind.is_some()
+            || filter.document_type.is_some()
+            || filter.country.is_some()
+            || filter.status.is_some()
+            || filter.parent_id.is_some();
         let mut query = ListQuery {
             sql: String::with_capacity(head.len() + 256),
             texts: Vec::new(),
             limit: i64::from(limit),
+            selective: indexed || !unindexed,
         };
         query.sql.push_str(head);
         query.bind("", tenant.client_id.clone());
@@ -489,6 +517,7 @@ macro_rules! impl_store {
             }
 
             async fn close(&self) {
+                self.before_close();
                 self.reader().close().await;
                 self.writer().close().await;
             }

@@ -118,6 +118,9 @@ impl PostgresStore {
          where lc.client_id = i.client_id and lc.environment = i.environment \
          and lc.parent_id = i.id order by lc.linked_at, lc.child_id) x) ch";
 
+    /// Nothing of its own to close before the pool.
+    fn before_close(&self) {}
+
     /// A read of one identity: on a pooled connection.
     async fn find(
         &self,

@@ -8,6 +8,7 @@
 //! gets its own answer and its own uniqueness verdict, and only after the commit is on disk.
 
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use sqlx::sqlite::{
@@ -30,8 +31,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
     creates: mpsc::Sender<CreateJob>,
-    /// Reads of one identity made on the calling thread; `None` for an in-memory database, whose
-    /// readers must share the writer's connection.
+    /// Reads made on the calling thread; `None` for an in-memory database, whose readers must
+    /// share the writer's connection, and for a URL with `vfs=` or `immutable=`.
     direct: Option<Arc<DirectReads>>,
 }
 
@@ -45,6 +46,9 @@ struct DirectReads {
     path: std::path::PathBuf,
     busy_timeout: std::time::Duration,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// Set by [`SqliteStore::close`]: no read starts, and connections are closed, not kept, so
+    /// that the writer's connection is the last one and checkpoints the WAL when it closes.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl DirectReads {
@@ -53,6 +57,9 @@ impl DirectReads {
         &self,
         read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Closed);
+        }
         let idle = self
             .idle
             .lock()
@@ -63,11 +70,19 @@ impl DirectReads {
             None => self.open()?,
         };
         let result = read(&conn);
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.closed.load(Ordering::Acquire) {
+            idle.push(conn);
+        }
+        drop(idle);
         Ok(result?)
+    }
+
+    /// Stops new reads and closes the idle connections.
+    fn close(&self) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        self.closed.store(true, Ordering::Release);
+        idle.clear();
     }
 
     fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
@@ -77,6 +92,8 @@ impl DirectReads {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(self.busy_timeout)?;
+        // Each filter combination of a list page is its own statement.
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
 
@@ -157,11 +174,15 @@ impl SqliteStore {
         };
         let (creates, queue) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(group_commit(writer.clone(), queue));
-        let direct = (!in_memory).then(|| {
+        // A URL that chooses the VFS or declares the file immutable changes how SQLite opens
+        // and locks it: such databases are read through sqlx only.
+        let plain_file = !in_memory && !url.contains("vfs=") && !url.contains("immutable=");
+        let direct = plain_file.then(|| {
             Arc::new(DirectReads {
                 path,
                 busy_timeout: options.statement_timeout,
                 idle: Mutex::new(Vec::new()),
+                closed: std::sync::atomic::AtomicBool::new(false),
             })
         });
         let store = Self {
@@ -255,6 +276,13 @@ impl SqliteStore {
     /// Nothing to join: the children are a scalar subquery.
     const CHILDREN_FROM: &'static str = "";
 
+    /// Closes the direct read connections before the pools (see [`DirectReads::closed`]).
+    fn before_close(&self) {
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
+    }
+
     /// A read of one identity: on the calling thread (see [`DirectReads`]).
     async fn find(&self, tenant: &Tenant, id: IdentityId) -> Result<Option<Identity>, StoreError> {
         match &self.direct {
@@ -286,9 +314,11 @@ impl SqliteStore {
         &self,
         query: &ListQuery,
     ) -> Result<Vec<IdentityWithChildrenRow>, StoreError> {
+        // A page that may walk the whole tenant runs on sqlx's connection thread, not on the
+        // request's: it must not hold up the other requests of this worker.
         let page: String = match &self.direct {
-            Some(direct) => direct.page(query)?,
-            None => {
+            Some(direct) if query.selective => direct.page(query)?,
+            _ => {
                 let mut statement = sqlx::query_scalar(sqlx::AssertSqlSafe(query.sql.as_str()));
                 for text in &query.texts {
                     statement = statement.bind(text);
@@ -421,6 +451,100 @@ mod tests {
     use sqlx::Connection;
 
     use super::*;
+
+    /// Reads made on the calling thread keep connections of their own: closing the store closes
+    /// them first, so that the writer is the last connection and removes the WAL, and no read
+    /// starts after it.
+    #[tokio::test]
+    async fn closing_ends_the_direct_reads_and_checkpoints_the_wal() {
+        use crate::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("close.db");
+        let url = format!("sqlite://{}", file.display());
+        let options = ConnectOptions {
+            migrate: true,
+            ..ConnectOptions::default()
+        };
+        let store = SqliteStore::connect(&url, &options).await.unwrap();
+        let tenant = Tenant {
+            client_id: "cli".into(),
+            environment: crate::Environment::Sandbox,
+        };
+        let id = IdentityId::generate();
+        assert!(store.find_identity(&tenant, id).await.unwrap().is_none());
+        let filter = crate::IdentityFilter::default();
+        let page = store.list_identities(&tenant, &filter, None, 20).await;
+        assert!(page.unwrap().is_empty());
+        let wal = dir.path().join("close.db-wal");
+        assert!(wal.exists(), "WAL mode");
+        assert!(
+            store
+                .direct
+                .as_ref()
+                .is_some_and(|d| d.idle.lock().unwrap().len() == 1)
+        );
+        store.close().await;
+        assert!(!wal.exists(), "the WAL file was left behind");
+        let after = store.find_identity(&tenant, id).await;
+        assert!(matches!(after, Err(StoreError::Closed)), "{after:?}");
+    }
+
+    /// Only a page that an index serves is read on the request's thread: one that filters by
+    /// type, status, country, document type or parent alone may walk the whole tenant.
+    #[test]
+    fn only_index_served_pages_are_read_on_the_calling_thread() {
+        use crate::IdentityFilter;
+        let tenant = Tenant {
+            client_id: "cli".into(),
+            environment: crate::Environment::Sandbox,
+        };
+        let selective = |filter: IdentityFilter| {
+            let query = ListQuery::new(
+                "select 1 where i.client_id = ",
+                "",
+                &tenant,
+                &filter,
+                None,
+                20,
+            );
+            // Each value is bound once, in order, and the limit last.
+            let n = query.texts.len();
+            for k in 1..=n + 1 {
+                assert_eq!(
+                    query.sql.matches(&format!("${k}")).count(),
+                    1,
+                    "{}",
+                    query.sql
+                );
+            }
+            assert!(
+                query.sql.ends_with(&format!("limit ${}", n + 1)),
+                "{}",
+                query.sql
+            );
+            query.selective
+        };
+        let email = || Some("a@b.cl".to_owned());
+        assert!(selective(IdentityFilter::default()));
+        assert!(selective(IdentityFilter {
+            email_key: email(),
+            ..IdentityFilter::default()
+        }));
+        let status = || Some("BLOCKED".to_owned());
+        assert!(!selective(IdentityFilter {
+            status: status(),
+            ..IdentityFilter::default()
+        }));
+        assert!(!selective(IdentityFilter {
+            parent_id: Some(IdentityId::generate()),
+            ..IdentityFilter::default()
+        }));
+        assert!(selective(IdentityFilter {
+            status: status(),
+            external_id: Some("x".to_owned()),
+            ..IdentityFilter::default()
+        }));
+    }
 
     /// `.cargo/config.toml` builds the bundled SQLite with `SQLITE_ENABLE_QPSG`: without it, the
     /// partial indexes make SQLite re-plan the get-by-id, list and children statements on every
