@@ -7,9 +7,13 @@ use padron_domain::{
     IdentityId, IdentityKind, PhoneNumber, Status,
 };
 
+use std::fmt::Write;
+
 use crate::{StoreError, attributes};
 
-/// One `identities` row as selected by [`IDENTITY_COLUMNS`].
+/// One `identities` row as selected by [`IDENTITY_COLUMNS`]. Its fields are in the same order,
+/// which is also how it reads from a JSON array (a list page on SQLite).
+#[derive(serde::Deserialize)]
 pub(crate) struct IdentityRow {
     pub id: String,
     pub kind: String,
@@ -72,26 +76,10 @@ impl JsonLink<'_> {
     }
 }
 
-/// One identity of a JSON list page: the [`IDENTITY_COLUMNS`], then its children as in
+/// One identity of a JSON list page: `[[the IDENTITY_COLUMNS…], children]`, the children as in
 /// [`ChildrenColumns::Json`].
 #[derive(serde::Deserialize)]
-struct JsonIdentity<'a>(
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    i64,
-    #[serde(borrow)] Vec<JsonLink<'a>>,
-);
+struct JsonIdentity<'a>(IdentityRow, #[serde(borrow)] Vec<JsonLink<'a>>);
 
 impl IdentityWithChildrenRow {
     /// The rows of a list page that SQLite sent as one JSON array (see `SqliteStore::list_page`).
@@ -99,25 +87,10 @@ impl IdentityWithChildrenRow {
         let page: Vec<JsonIdentity<'_>> =
             serde_json::from_str(json).map_err(|e| json_corrupt("list page", &e))?;
         page.into_iter()
-            .map(|i| {
+            .map(|JsonIdentity(row, links)| {
                 Ok(IdentityWithChildrenRow {
-                    row: IdentityRow {
-                        id: i.0,
-                        kind: i.1,
-                        name: i.2,
-                        email: i.3,
-                        phone: i.4,
-                        country: i.5,
-                        document_type: i.6,
-                        document_number: i.7,
-                        status: i.8,
-                        external_id: i.9,
-                        attributes: i.10,
-                        created_at: i.11,
-                        updated_at: i.12,
-                        version: i.13,
-                    },
-                    children: ChildrenColumns::Links(JsonLink::read(i.14)?),
+                    row,
+                    children: ChildrenColumns::Links(JsonLink::read(links)?),
                 })
             })
             .collect()
@@ -195,25 +168,15 @@ impl ListQuery {
         after: Option<IdentityId>,
         limit: u32,
     ) -> Self {
-        let indexed = [
-            &filter.email_key,
-            &filter.phone_key,
-            &filter.document_key,
-            &filter.external_id,
-        ]
-        .iter()
-        .any(|f| f.is_some());
-        let unindexed = filter.kind.is_some()
-            || filter.document_type.is_some()
-            || filter.country.is_some()
-            || filter.status.is_some()
-            || filter.parent_id.is_some();
         let mut query = ListQuery {
             sql: String::with_capacity(head.len() + 256),
             texts: Vec::new(),
             limit: i64::from(limit),
-            selective: indexed || !unindexed,
+            selective: true,
         };
+        // Whether some filter has an index of its own, and whether some has none.
+        let mut indexed = false;
+        let mut unindexed = filter.kind.is_some() || filter.parent_id.is_some();
         query.sql.push_str(head);
         query.bind("", tenant.client_id.clone());
         query.bind(
@@ -228,19 +191,22 @@ impl ListQuery {
             query.bind(" and i.kind = ", kind.as_str().to_owned());
         }
         let text_filters = [
-            (" and i.email_key = ", &filter.email_key),
-            (" and i.phone_key = ", &filter.phone_key),
-            (" and i.document_key = ", &filter.document_key),
-            (" and i.document_type = ", &filter.document_type),
-            (" and i.country = ", &filter.country),
-            (" and i.status = ", &filter.status),
-            (" and i.external_id = ", &filter.external_id),
+            (" and i.email_key = ", &filter.email_key, true),
+            (" and i.phone_key = ", &filter.phone_key, true),
+            (" and i.document_key = ", &filter.document_key, true),
+            (" and i.document_type = ", &filter.document_type, false),
+            (" and i.country = ", &filter.country, false),
+            (" and i.status = ", &filter.status, false),
+            (" and i.external_id = ", &filter.external_id, true),
         ];
-        for (condition, value) in text_filters {
+        for (condition, value, has_index) in text_filters {
             if let Some(value) = value {
                 query.bind(condition, value.clone());
+                indexed |= has_index;
+                unindexed |= !has_index;
             }
         }
+        query.selective = indexed || !unindexed;
         if let Some(parent) = filter.parent_id {
             query.bind(
                 " and exists (select 1 from identity_children c where c.client_id = i.client_id \
@@ -250,16 +216,13 @@ impl ListQuery {
             query.sql.push(')');
         }
         let n = query.texts.len() + 1;
-        query
-            .sql
-            .push_str(&format!(" order by i.id limit ${n}{tail}"));
+        let _ = write!(query.sql, " order by i.id limit ${n}{tail}");
         query
     }
 
     fn bind(&mut self, before: &str, value: String) {
         self.texts.push(value);
-        self.sql.push_str(before);
-        self.sql.push_str(&format!("${}", self.texts.len()));
+        let _ = write!(self.sql, "{before}${}", self.texts.len());
     }
 }
 

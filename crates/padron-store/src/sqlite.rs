@@ -291,7 +291,7 @@ impl SqliteStore {
         }
     }
 
-    /// A list page as one JSON value, `[[the IDENTITY_COLUMNS…, children], …]`: one value copied
+    /// A list page as one JSON value, `[[[the IDENTITY_COLUMNS…], children], …]`: one value copied
     /// out of SQLite and read in place, instead of one row per identity with each of its ~15
     /// columns copied and decoded on its own (and, through sqlx, each row its own message
     /// between threads). Run on the calling thread ([`DirectReads`]) for a database file.
@@ -300,7 +300,7 @@ impl SqliteStore {
     fn list_head() -> &'static str {
         static HEAD: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "select json_group_array(json_array({IDENTITY_COLUMNS}, json({}))) from \
+                "select json_group_array(json_array(json_array({IDENTITY_COLUMNS}), json({}))) from \
                  (select client_id, environment, {IDENTITY_COLUMNS} from identities i \
                  where i.client_id = ",
                 SqliteStore::CHILDREN_COLUMNS
